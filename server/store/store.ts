@@ -1,0 +1,96 @@
+/**
+ * The store: everything srs-live keeps. Implemented in SQL (SQLite by default, PostgreSQL for
+ * scale) by sql-store.ts, and in memory by memory-store.ts for quick unit tests.
+ *
+ * Rules every implementation keeps:
+ * - saveResult resolves only once the result is durable (committed); the caller acknowledges after.
+ * - submissionId is unique: saving the same submissionId again returns the stored result and
+ *   stores nothing new (`created: false`).
+ * - A session holds at most one result: a different submissionId for a session that already has
+ *   one is refused with AlreadySubmittedError.
+ */
+import type { InstrumentId } from '../../shared/instruments.ts';
+import type { Result, SessionStatus } from '../../shared/protocol.ts';
+
+export interface SessionRecord {
+  readonly id: string;
+  readonly clientRef: string;
+  readonly therapistRef: string | null;
+  readonly instrument: InstrumentId;
+  readonly status: SessionStatus;
+  /** ISO 8601 timestamps. */
+  readonly createdAt: string;
+  readonly closedAt: string | null;
+}
+
+export interface NewSession {
+  readonly id: string;
+  readonly clientRef: string;
+  readonly therapistRef: string | null;
+  readonly instrument: InstrumentId;
+  readonly status: SessionStatus;
+  readonly createdAt: string;
+}
+
+export interface SavedResult {
+  readonly result: Result;
+  /** False when the submissionId was already stored (a retry). */
+  readonly created: boolean;
+}
+
+export interface AuditEntry {
+  /** Who acted: `api:<key label>`, `client:<sessionId>`, `therapist:<sessionId>`, `system`. */
+  readonly actor: string;
+  /** What was done, e.g. `session.create`, `result.store`, `results.read`, `results.export.csv`. */
+  readonly action: string;
+  readonly sessionId: string | null;
+  readonly clientRef: string | null;
+  readonly at: string;
+}
+
+/** A stored result whose webhook delivery is still owed. */
+export interface PendingWebhook {
+  readonly submissionId: string;
+  /** Failed attempts so far. */
+  readonly attempts: number;
+  readonly result: Result;
+}
+
+export interface ApiKeyRecord {
+  readonly label: string;
+  /** Hex SHA-256 of the key; the key itself is never stored. */
+  readonly keyHash: string;
+}
+
+export class AlreadySubmittedError extends Error {
+  constructor(readonly sessionId: string) {
+    super('this session already has a result');
+    this.name = 'AlreadySubmittedError';
+  }
+}
+
+export interface Store {
+  createSession(session: NewSession): Promise<SessionRecord>;
+  getSession(id: string): Promise<SessionRecord | null>;
+  /** Sets the status; closing also sets closedAt. Resolves to the updated record, or null if unknown. */
+  setSessionStatus(id: string, status: SessionStatus, at: string): Promise<SessionRecord | null>;
+  saveResult(result: Result): Promise<SavedResult>;
+  getResult(sessionId: string): Promise<Result | null>;
+  /** The client's results, oldest first (by submittedAt, then submissionId). */
+  listClientResults(clientRef: string): Promise<Result[]>;
+  appendAudit(entry: AuditEntry): Promise<void>;
+  listAudit(filter: { sessionId?: string; clientRef?: string }): Promise<AuditEntry[]>;
+  /**
+   * Webhook outbox: saveResult enqueues every newly created result in the same transaction, so a
+   * stored result is never without its pending delivery.
+   */
+  listDueWebhooks(now: string, limit: number): Promise<PendingWebhook[]>;
+  markWebhookDelivered(submissionId: string, at: string): Promise<void>;
+  rescheduleWebhook(submissionId: string, attempts: number, nextAttemptAt: string, lastError: string): Promise<void>;
+  /** Records an API key by its hash (idempotent on the hash). */
+  putApiKey(key: ApiKeyRecord): Promise<void>;
+  findApiKey(keyHash: string): Promise<ApiKeyRecord | null>;
+  /** Resolves when the store answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,93 @@
+/**
+ * The live protocol, version 1: Socket.IO namespace `/srs`, handshake `auth: {token, protocol}`.
+ * Event maps and payload types are shared by the server and the widget. The runtime schemas that
+ * these types are inferred from live in schemas.ts.
+ */
+import type { z } from 'zod';
+import type * as schemas from './schemas.ts';
+
+export const PROTOCOL_VERSION = 1 as const;
+export const NAMESPACE = '/srs' as const;
+
+export const ROLES = ['client', 'therapist'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const SESSION_STATUSES = ['waiting', 'open', 'submitted', 'closed'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+export const ENTERED_BY = ['client', 'therapist'] as const;
+export type EnteredBy = (typeof ENTERED_BY)[number];
+
+/** Why a request was refused. Sent as `error.code` in acks and handshake errors. */
+export const ERROR_CODES = {
+  invalidPayload: 'INVALID_PAYLOAD',
+  unauthorized: 'UNAUTHORIZED',
+  forbidden: 'FORBIDDEN',
+  protocolMismatch: 'PROTOCOL_MISMATCH',
+  notFound: 'NOT_FOUND',
+  sessionClosed: 'SESSION_CLOSED',
+  notOpen: 'RATING_NOT_OPEN',
+  alreadySubmitted: 'ALREADY_SUBMITTED',
+  rateLimited: 'RATE_LIMITED',
+  unknownEvent: 'UNKNOWN_EVENT',
+  internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+export interface ProtocolError {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+export type Ack<T = object> = ({ ok: true } & T) | { ok: false; error: ProtocolError };
+
+export type HandshakeAuth = z.infer<typeof schemas.HandshakeAuthSchema>;
+export type MarkMove = z.infer<typeof schemas.MarkMoveSchema>;
+export type RatingSubmit = z.infer<typeof schemas.RatingSubmitSchema>;
+export type Result = z.infer<typeof schemas.ResultSchema>;
+export type Presence = z.infer<typeof schemas.PresenceSchema>;
+export type SessionState = z.infer<typeof schemas.SessionStateSchema>;
+export type CreateSessionBody = z.input<typeof schemas.CreateSessionBodySchema>;
+
+export type SubmitAck = Ack<{ result: Result }>;
+export type EmptyAck = Ack;
+
+export interface ClientToServerEvents {
+  /** Volatile: the position of a line while the client drags it. */
+  'mark:move': (payload: MarkMove) => void;
+  /** Acknowledged and retried with the same submissionId until acknowledged. */
+  'rating:submit': (payload: RatingSubmit, ack: (response: SubmitAck) => void) => void;
+  /** Therapist only: opens the form on the client's side. */
+  'rating:start': (payload: Record<string, never>, ack: (response: EmptyAck) => void) => void;
+  /** Therapist only: withdraws the form. */
+  'rating:withdraw': (payload: Record<string, never>, ack: (response: EmptyAck) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  'session:state': (state: SessionState) => void;
+  'mark:moved': (payload: MarkMove) => void;
+  'rating:submitted': (payload: { result: Result }) => void;
+  presence: (presence: Presence) => void;
+  /** A refused event that had no ack to answer through. */
+  'srs:error': (error: ProtocolError) => void;
+}
+
+export interface SocketData {
+  sessionId: string;
+  role: Role;
+  /** Token expiry, seconds since the epoch. */
+  exp: number;
+}
+
+/** Payload of a signed join token. */
+export interface JoinClaims {
+  readonly sid: string;
+  readonly role: Role;
+  readonly exp: number;
+}
+
+export interface CreateSessionResponse {
+  readonly sessionId: string;
+  readonly client: { readonly token: string; readonly url: string };
+  readonly therapist: { readonly token: string; readonly url: string };
+}

@@ -1,0 +1,19 @@
+import { defineConfig } from 'vite';
+
+/**
+ * Builds the one script-tag bundle: `dist/widget/srs-widget.js`, an ES module that defines
+ * `<srs-rating>` and `<srs-therapist>`. The server serves it at `/widget/srs-widget.js`.
+ */
+export default defineConfig({
+  build: {
+    outDir: 'dist/widget',
+    emptyOutDir: true,
+    target: 'es2022',
+    minify: true,
+    lib: {
+      entry: 'widget/index.ts',
+      formats: ['es'],
+      fileName: () => 'srs-widget.js',
+    },
+  },
+});
