@@ -1,0 +1,133 @@
+/**
+ * createApp builds the whole server (platform API, live relay, pages, widget bundle) around a
+ * store, without listening: server/main.ts reads the configuration and listens; tests listen on
+ * port 0.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import express, { type Express } from 'express';
+import { Server } from 'socket.io';
+import { DEFAULT_SCORING, type ScoringOptions } from '../shared/scoring.ts';
+import type { Result } from '../shared/protocol.ts';
+import { hashApiKey, type ApiKey } from './api-keys.ts';
+import { pagesRoutes } from './demo/pages.ts';
+import { apiRoutes, baseUrlOf } from './http/api-routes.ts';
+import { jsonErrorHandler, sendError } from './http/errors.ts';
+import { srsQuestionnaire } from './exports/fhir.ts';
+import { attachLiveRelay, type LiveRelay, type SrsServer } from './live/live-relay.ts';
+import { SessionService } from './sessions.ts';
+import type { Store } from './store/store.ts';
+import { TokenSigner } from './tokens.ts';
+
+export interface AppOptions {
+  readonly store: Store;
+  /** HS256 secret for join tokens (≥ 32 characters); shared by every node. */
+  readonly tokenSecret: string;
+  /** Platform API keys; only their hashes are kept. */
+  readonly apiKeys: readonly ApiKey[];
+  readonly publicUrl?: string | undefined;
+  /** Shows the demo page at `/`, which creates sessions with this key. */
+  readonly demoApiKey?: string | undefined;
+  readonly scoring?: ScoringOptions;
+  readonly initialStatus?: 'waiting' | 'open';
+  readonly tokenTtlSeconds?: number;
+  /** Folder of the built widget bundle. */
+  readonly widgetDir?: string;
+  /** Trust X-Forwarded-* from a proxy in front (for the request's protocol and host). */
+  readonly trustProxy?: boolean;
+  readonly onResultStored?: (result: Result) => void;
+}
+
+export interface SrsApp {
+  readonly app: Express;
+  readonly httpServer: HttpServer;
+  readonly io: SrsServer;
+  readonly relay: LiveRelay;
+  readonly sessions: SessionService;
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_WIDGET_DIR = fileURLToPath(new URL('../dist/widget', import.meta.url));
+const TWELVE_HOURS = 12 * 3600;
+
+export async function createApp(options: AppOptions): Promise<SrsApp> {
+  const { store } = options;
+  for (const key of options.apiKeys) await store.putApiKey({ label: key.label, keyHash: hashApiKey(key.key) });
+
+  const signer = new TokenSigner(options.tokenSecret);
+  const sessions = new SessionService({
+    store,
+    signer,
+    scoring: options.scoring ?? DEFAULT_SCORING,
+    defaultTokenTtlSeconds: options.tokenTtlSeconds ?? TWELVE_HOURS,
+    initialStatus: options.initialStatus ?? 'open',
+    ...(options.onResultStored ? { onResultStored: options.onResultStored } : {}),
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  if (options.trustProxy) app.set('trust proxy', true);
+  const httpServer = createServer(app);
+  const io: SrsServer = new Server(httpServer, {
+    transports: ['websocket'],
+    maxHttpBufferSize: 8 * 1024,
+    perMessageDeflate: false,
+    serveClient: false,
+    cors: { origin: true },
+  });
+  const relay = attachLiveRelay(io, sessions, signer);
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await store.ping();
+      res.json({ ok: true });
+    } catch {
+      sendError(res, 'unavailable', 'the store does not answer');
+    }
+  });
+
+  app.use(
+    '/widget',
+    (_req, res, next) => {
+      // A platform page on another origin loads the bundle as a module script, which needs CORS.
+      res.set('access-control-allow-origin', '*');
+      res.set('cross-origin-resource-policy', 'cross-origin');
+      next();
+    },
+    express.static(options.widgetDir ?? DEFAULT_WIDGET_DIR, { maxAge: '5m', fallthrough: false }),
+  );
+
+  app.get('/fhir/Questionnaire/srs', (req, res) => {
+    res.type('application/fhir+json; charset=utf-8').send(JSON.stringify(srsQuestionnaire(baseUrlOf(req, options.publicUrl))));
+  });
+
+  app.use('/api', express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, publicUrl: options.publicUrl }));
+  app.use(pagesRoutes({ demoApiKey: options.demoApiKey }));
+  app.use((_req, res) => sendError(res, 'notFound', 'no such page'));
+  app.use(jsonErrorHandler);
+
+  return {
+    app,
+    httpServer,
+    io,
+    relay,
+    sessions,
+    listen(port: number, host?: string) {
+      return new Promise<AddressInfo>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', reject);
+          resolve(httpServer.address() as AddressInfo);
+        });
+      });
+    },
+    async close() {
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => {
+        void io.close(() => resolve());
+      });
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Configuration from the environment. With nothing set, srs-live runs its embedded default:
+ * SQLite under DATA_DIR, a token secret and a development API key created there on first start.
+ */
+import { parseCm } from '../shared/scoring.ts';
+import { parseApiKeys, type ApiKey } from './api-keys.ts';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string | undefined;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly tokenSecret: string | undefined;
+  /** Configured platform keys; empty means the embedded development key. */
+  readonly apiKeys: readonly ApiKey[];
+  readonly publicUrl: string | undefined;
+  /** undefined: on only in the embedded default (no keys configured). */
+  readonly demo: boolean | undefined;
+  readonly flagBelowMm: number;
+  readonly tokenTtlSeconds: number;
+  readonly trustProxy: boolean;
+  readonly webhook: { readonly url: string; readonly secret: string } | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+function flag(env: Env, name: string): boolean | undefined {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return undefined;
+  if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'off', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be on or off`);
+}
+
+export function readConfig(env: Env = process.env): Config {
+  const apiKeys = [...parseApiKeys(env['SRS_API_KEYS'] ?? ''), ...parseApiKeys(env['SRS_API_KEY'] ?? '').map((key) => ({ ...key, label: 'default' }))];
+  for (const key of apiKeys) if (key.key.length < 16) throw new ConfigError(`API key "${key.label}" is shorter than 16 characters`);
+  const tokenSecret = env['SRS_TOKEN_SECRET'] || undefined;
+  if (tokenSecret !== undefined && tokenSecret.length < 32) throw new ConfigError('SRS_TOKEN_SECRET must be at least 32 characters');
+  const flagBelowCm = env['SRS_FLAG_BELOW_CM'];
+  const flagBelowMm = flagBelowCm ? parseCm(flagBelowCm) : 90;
+  if (flagBelowMm === null) throw new ConfigError('SRS_FLAG_BELOW_CM must be a number from 0.0 to 10.0');
+  const webhookUrl = env['SRS_WEBHOOK_URL'] || undefined;
+  const webhookSecret = env['SRS_WEBHOOK_SECRET'] || undefined;
+  if (webhookUrl && !webhookSecret) throw new ConfigError('SRS_WEBHOOK_URL needs SRS_WEBHOOK_SECRET to sign deliveries');
+  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new ConfigError('SRS_WEBHOOK_URL must be an http(s) URL');
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: env['HOST'] || undefined,
+    dataDir: env['DATA_DIR'] || './data',
+    databaseUrl: env['DATABASE_URL'] || undefined,
+    tokenSecret,
+    apiKeys,
+    publicUrl: env['SRS_PUBLIC_URL'] || undefined,
+    demo: flag(env, 'SRS_DEMO'),
+    flagBelowMm,
+    tokenTtlSeconds: integer(env, 'SRS_TOKEN_TTL_SECONDS', 12 * 3600, 60, 7 * 24 * 3600),
+    trustProxy: flag(env, 'SRS_TRUST_PROXY') ?? false,
+    webhook: webhookUrl && webhookSecret ? { url: webhookUrl, secret: webhookSecret } : undefined,
+  };
+}

@@ -1,0 +1,39 @@
+/** JSON errors of the platform API: `{error: {code, message}}` with a fitting HTTP status. */
+import type { ErrorRequestHandler, Response } from 'express';
+import type { z } from 'zod';
+
+export const HTTP_ERRORS = {
+  badRequest: { status: 400, code: 'BAD_REQUEST' },
+  unauthorized: { status: 401, code: 'UNAUTHORIZED' },
+  forbidden: { status: 403, code: 'FORBIDDEN' },
+  notFound: { status: 404, code: 'NOT_FOUND' },
+  conflict: { status: 409, code: 'CONFLICT' },
+  payloadTooLarge: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  invalidBody: { status: 422, code: 'INVALID_BODY' },
+  rateLimited: { status: 429, code: 'RATE_LIMITED' },
+  internal: { status: 500, code: 'INTERNAL' },
+  unavailable: { status: 503, code: 'UNAVAILABLE' },
+} as const;
+export type HttpErrorKind = keyof typeof HTTP_ERRORS;
+
+export function sendError(res: Response, kind: HttpErrorKind, message: string): void {
+  const { status, code } = HTTP_ERRORS[kind];
+  res.status(status).json({ error: { code, message } });
+}
+
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
+
+/** The last handler: malformed JSON and oversize bodies get clear errors; anything else a 500 without details. */
+export const jsonErrorHandler: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+  const type = typeof error === 'object' && error !== null ? (error as { type?: unknown }).type : undefined;
+  if (type === 'entity.parse.failed') return sendError(res, 'badRequest', 'the body is not valid JSON');
+  if (type === 'entity.too.large') return sendError(res, 'payloadTooLarge', 'the body is too large');
+  if (type !== undefined && typeof type === 'string') return sendError(res, 'badRequest', 'the body could not be read');
+  console.error(`srs-live: request failed: ${(error as Error)?.name ?? 'unknown error'}`);
+  if (!res.headersSent) sendError(res, 'internal', 'the server could not complete this request');
+};

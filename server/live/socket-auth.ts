@@ -1,0 +1,43 @@
+/**
+ * Handshake check for the `/srs` namespace: the protocol version, a valid join token, and a
+ * session that exists and is not closed. A refusal reaches the peer as a `connect_error` whose
+ * `data` carries `{code, message}`.
+ */
+import type { ExtendedError, Socket } from 'socket.io';
+import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode } from '../../shared/protocol.ts';
+import { HandshakeAuthSchema } from '../../shared/schemas.ts';
+import type { SessionService } from '../sessions.ts';
+import { TokenError, type TokenSigner } from '../tokens.ts';
+
+export function handshakeError(code: ErrorCode, message: string): ExtendedError {
+  const error: ExtendedError = new Error(message);
+  error.data = { code, message };
+  return error;
+}
+
+export function authenticateSocket(sessions: SessionService, signer: TokenSigner) {
+  return (socket: Socket, next: (error?: ExtendedError) => void): void => {
+    void (async () => {
+      const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
+      if (!auth.success) {
+        const raw: unknown = socket.handshake.auth;
+        const protocol = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['protocol'] : undefined;
+        return protocol !== undefined && protocol !== PROTOCOL_VERSION
+          ? next(handshakeError(ERROR_CODES.protocolMismatch, `this server speaks protocol ${PROTOCOL_VERSION}`))
+          : next(handshakeError(ERROR_CODES.unauthorized, 'a join token is required'));
+      }
+      try {
+        const claims = await signer.verify(auth.data.token);
+        const current = await sessions.get(claims.sid);
+        if (!current) return next(handshakeError(ERROR_CODES.notFound, 'this session does not exist'));
+        if (current.session.status === 'closed') return next(handshakeError(ERROR_CODES.sessionClosed, 'this session has ended'));
+        socket.data = { sessionId: claims.sid, role: claims.role, exp: claims.exp };
+        next();
+      } catch (error) {
+        if (error instanceof TokenError) return next(handshakeError(ERROR_CODES.unauthorized, error.message));
+        console.error(`srs-live: handshake failed: ${(error as Error).name}`);
+        next(handshakeError(ERROR_CODES.internal, 'the server could not check this token'));
+      }
+    })();
+  };
+}

@@ -1,0 +1,49 @@
+/** Starts srs-live from the environment (see server/config.ts and README.md). */
+import { createApp } from './app.ts';
+import { ConfigError, readConfig } from './config.ts';
+import { loadOrCreateSecret } from './secrets.ts';
+import { openStore } from './store/open-store.ts';
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const tokenSecret = config.tokenSecret ?? loadOrCreateSecret(config.dataDir, 'token-secret');
+  const embeddedKey = config.apiKeys.length === 0 ? loadOrCreateSecret(config.dataDir, 'dev-api-key', 24) : undefined;
+  const apiKeys = embeddedKey ? [{ label: 'development', key: embeddedKey }] : config.apiKeys;
+  const demoOn = config.demo ?? embeddedKey !== undefined;
+  const demoApiKey = demoOn ? (embeddedKey ?? apiKeys[0]?.key) : undefined;
+
+  const srs = await createApp({
+    store,
+    tokenSecret,
+    apiKeys,
+    publicUrl: config.publicUrl,
+    demoApiKey,
+    scoring: { flagBelowMm: config.flagBelowMm },
+    tokenTtlSeconds: config.tokenTtlSeconds,
+    trustProxy: config.trustProxy,
+  });
+  const address = await srs.listen(config.port, config.host);
+  const base = config.publicUrl ?? `http://localhost:${address.port}`;
+  console.log(`srs-live listening on port ${address.port} (${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`})`);
+  if (demoApiKey) console.log(`Demo of a telehealth call: ${base}/`);
+  if (embeddedKey) console.log(`Development API key: ${embeddedKey}`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`srs-live: ${signal}, closing`);
+    void srs
+      .close()
+      .then(() => store.close())
+      .finally(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? `srs-live: ${error.message}` : error);
+  process.exit(1);
+});

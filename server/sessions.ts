@@ -1,0 +1,163 @@
+/**
+ * Sessions: the rules shared by the platform API and the live relay. The server is authoritative:
+ * it recomputes every score from the marks and never trusts a total sent by anyone.
+ */
+import { randomUUID } from 'node:crypto';
+import type { InstrumentId } from '../shared/instruments.ts';
+import {
+  ERROR_CODES,
+  type CreateSessionResponse,
+  type ProtocolError,
+  type RatingSubmit,
+  type Result,
+  type Role,
+  type SessionStatus,
+} from '../shared/protocol.ts';
+import { emptyMarks, scoreRating, type PartialMarks, type ScoringOptions } from '../shared/scoring.ts';
+import type { ItemId } from '../shared/instruments.ts';
+import type { TokenSigner } from './tokens.ts';
+import { AlreadySubmittedError, type SessionRecord, type Store } from './store/store.ts';
+
+export interface SessionServiceOptions {
+  readonly store: Store;
+  readonly signer: TokenSigner;
+  readonly scoring: ScoringOptions;
+  /** Lifetime of join tokens unless a request asks for another, in seconds. */
+  readonly defaultTokenTtlSeconds: number;
+  /** Status of a new session: `open` shows the form at once, `waiting` until the therapist starts it. */
+  readonly initialStatus: Extract<SessionStatus, 'waiting' | 'open'>;
+  /** Called after a new result is durable (for webhooks); never awaited by the acknowledgement. */
+  readonly onResultStored?: (result: Result) => void;
+}
+
+export interface NewSessionRequest {
+  readonly clientRef: string;
+  readonly therapistRef?: string | undefined;
+  readonly instrument: InstrumentId;
+  readonly tokenTtlSeconds?: number | undefined;
+}
+
+export type SubmitOutcome = { ok: true; result: Result; created: boolean } | { ok: false; error: ProtocolError };
+
+export class SessionService {
+  readonly #options: SessionServiceOptions;
+  /** Live marks of each session on this node, while the client rates. */
+  readonly #liveMarks = new Map<string, Record<ItemId, number | null>>();
+
+  constructor(options: SessionServiceOptions) {
+    this.#options = options;
+  }
+
+  get store(): Store {
+    return this.#options.store;
+  }
+
+  async create(request: NewSessionRequest, pageBaseUrl: string, actor: string): Promise<CreateSessionResponse> {
+    const id = randomUUID();
+    const createdAt = new Date().toISOString();
+    await this.store.createSession({
+      id,
+      clientRef: request.clientRef,
+      therapistRef: request.therapistRef ?? null,
+      instrument: request.instrument,
+      status: this.#options.initialStatus,
+      createdAt,
+    });
+    await this.store.appendAudit({ actor, action: 'session.create', sessionId: id, clientRef: request.clientRef, at: createdAt });
+    const ttl = request.tokenTtlSeconds ?? this.#options.defaultTokenTtlSeconds;
+    const [client, therapist] = await Promise.all([
+      this.#options.signer.sign(id, 'client', ttl),
+      this.#options.signer.sign(id, 'therapist', ttl),
+    ]);
+    return {
+      sessionId: id,
+      client: { token: client.token, url: `${pageBaseUrl}/client#token=${client.token}` },
+      therapist: { token: therapist.token, url: `${pageBaseUrl}/therapist#token=${therapist.token}` },
+    };
+  }
+
+  /** The session with its status made consistent with its result (a stored result means submitted). */
+  async get(id: string): Promise<{ session: SessionRecord; result: Result | null } | null> {
+    const session = await this.store.getSession(id);
+    if (!session) return null;
+    const result = await this.store.getResult(id);
+    const status = result && session.status !== 'closed' ? 'submitted' : session.status;
+    return { session: { ...session, status }, result };
+  }
+
+  marksOf(sessionId: string): PartialMarks {
+    return this.#liveMarks.get(sessionId) ?? emptyMarks();
+  }
+
+  recordMark(sessionId: string, item: ItemId, mm: number): void {
+    let marks = this.#liveMarks.get(sessionId);
+    if (!marks) {
+      marks = emptyMarks();
+      this.#liveMarks.set(sessionId, marks);
+    }
+    marks[item] = mm;
+  }
+
+  forgetMarks(sessionId: string): void {
+    this.#liveMarks.delete(sessionId);
+  }
+
+  async setStatus(id: string, status: SessionStatus): Promise<SessionRecord | null> {
+    const updated = await this.store.setSessionStatus(id, status, new Date().toISOString());
+    if (status === 'closed') this.forgetMarks(id);
+    return updated;
+  }
+
+  /**
+   * Stores a submission once it is durable. A retry with the same submissionId returns the
+   * stored result; a new submission to a session that has one is refused.
+   */
+  async submit(sessionId: string, role: Role, payload: RatingSubmit): Promise<SubmitOutcome> {
+    const current = await this.get(sessionId);
+    if (!current) return refuse(ERROR_CODES.notFound, 'this session does not exist');
+    const { session, result: stored } = current;
+    if (stored) {
+      if (stored.submissionId === payload.submissionId) return { ok: true, result: stored, created: false };
+      return refuse(ERROR_CODES.alreadySubmitted, 'this session already has a result');
+    }
+    if (session.status === 'closed') return refuse(ERROR_CODES.sessionClosed, 'this session has ended');
+    if (session.status === 'waiting' && role === 'client') {
+      return refuse(ERROR_CODES.notOpen, 'the rating has not been started yet');
+    }
+    const score = scoreRating(payload.marks, this.#options.scoring);
+    const result: Result = {
+      sessionId,
+      submissionId: payload.submissionId,
+      instrument: session.instrument,
+      items: score.items.map((item) => ({ id: item.id, mm: item.mm })),
+      totalMm: score.totalMm,
+      band: score.band,
+      flagged: [...score.flagged],
+      enteredBy: role,
+      submittedAt: new Date().toISOString(),
+    };
+    try {
+      const saved = await this.store.saveResult(result);
+      if (saved.created) {
+        await this.store.setSessionStatus(sessionId, 'submitted', result.submittedAt);
+        await this.store.appendAudit({
+          actor: `${role}:${sessionId}`,
+          action: 'result.store',
+          sessionId,
+          clientRef: session.clientRef,
+          at: result.submittedAt,
+        });
+        this.forgetMarks(sessionId);
+        this.#options.onResultStored?.(saved.result);
+      }
+      return { ok: true, result: saved.result, created: saved.created };
+    } catch (error) {
+      if (error instanceof AlreadySubmittedError) return refuse(ERROR_CODES.alreadySubmitted, error.message);
+      throw error;
+    }
+  }
+}
+
+function refuse(code: ProtocolError['code'], message: string): SubmitOutcome {
+  return { ok: false, error: { code, message } };
+}
