@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import { Server } from 'socket.io';
 import { DEFAULT_SCORING, type ScoringOptions } from '../shared/scoring.ts';
-import type { Result } from '../shared/protocol.ts';
 import { hashApiKey, type ApiKey } from './api-keys.ts';
 import { pagesRoutes } from './demo/pages.ts';
 import { apiRoutes, baseUrlOf } from './http/api-routes.ts';
@@ -19,6 +18,7 @@ import { attachLiveRelay, type LiveRelay, type SrsServer } from './live/live-rel
 import { SessionService } from './sessions.ts';
 import type { Store } from './store/store.ts';
 import { TokenSigner } from './tokens.ts';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 
 export interface AppOptions {
   readonly store: Store;
@@ -36,7 +36,8 @@ export interface AppOptions {
   readonly widgetDir?: string;
   /** Trust X-Forwarded-* from a proxy in front (for the request's protocol and host). */
   readonly trustProxy?: boolean;
-  readonly onResultStored?: (result: Result) => void;
+  /** POST every stored result here, signed with an HMAC of the secret; retried until accepted. */
+  readonly webhook?: { readonly url: string; readonly secret: string } | undefined;
 }
 
 export interface SrsApp {
@@ -57,13 +58,16 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   for (const key of options.apiKeys) await store.putApiKey({ label: key.label, keyHash: hashApiKey(key.key) });
 
   const signer = new TokenSigner(options.tokenSecret);
+  const webhooks = options.webhook ? new WebhookDispatcher({ store, ...options.webhook }) : undefined;
+  webhooks?.start();
   const sessions = new SessionService({
     store,
     signer,
     scoring: options.scoring ?? DEFAULT_SCORING,
     defaultTokenTtlSeconds: options.tokenTtlSeconds ?? TWELVE_HOURS,
     initialStatus: options.initialStatus ?? 'open',
-    ...(options.onResultStored ? { onResultStored: options.onResultStored } : {}),
+    // The acknowledgement never waits for the webhook: the outbox row is already committed.
+    ...(webhooks ? { onResultStored: () => webhooks.notify() } : {}),
   });
 
   const app = express();
@@ -124,6 +128,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
       });
     },
     async close() {
+      await webhooks?.stop();
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());

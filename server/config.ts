@@ -10,6 +10,8 @@ export interface Config {
   readonly host: string | undefined;
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
+  /** PostgreSQL schema to keep the tables in (default: the connection's search_path). */
+  readonly databaseSchema: string | undefined;
   readonly tokenSecret: string | undefined;
   /** Configured platform keys; empty means the embedded development key. */
   readonly apiKeys: readonly ApiKey[];
@@ -61,6 +63,7 @@ export function readConfig(env: Env = process.env): Config {
     host: env['HOST'] || undefined,
     dataDir: env['DATA_DIR'] || './data',
     databaseUrl: env['DATABASE_URL'] || undefined,
+    databaseSchema: env['SRS_DATABASE_SCHEMA'] || undefined,
     tokenSecret,
     apiKeys,
     publicUrl: env['SRS_PUBLIC_URL'] || undefined,

@@ -6,7 +6,11 @@ import { openStore } from './store/open-store.ts';
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = await openStore({
+    dataDir: config.dataDir,
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+    ...(config.databaseSchema ? { pgSchema: config.databaseSchema } : {}),
+  });
   const tokenSecret = config.tokenSecret ?? loadOrCreateSecret(config.dataDir, 'token-secret');
   const embeddedKey = config.apiKeys.length === 0 ? loadOrCreateSecret(config.dataDir, 'dev-api-key', 24) : undefined;
   const apiKeys = embeddedKey ? [{ label: 'development', key: embeddedKey }] : config.apiKeys;
@@ -22,6 +26,7 @@ async function main(): Promise<void> {
     scoring: { flagBelowMm: config.flagBelowMm },
     tokenTtlSeconds: config.tokenTtlSeconds,
     trustProxy: config.trustProxy,
+    webhook: config.webhook,
   });
   const address = await srs.listen(config.port, config.host);
   const base = config.publicUrl ?? `http://localhost:${address.port}`;

@@ -45,7 +45,7 @@ export class MemoryStore implements Store {
   async listClientResults(clientRef: string): Promise<Result[]> {
     return [...this.#resultsBySession.values()]
       .filter((result) => this.#sessions.get(result.sessionId)?.clientRef === clientRef)
-      .sort((a, b) => a.submittedAt.localeCompare(b.submittedAt) || a.submissionId.localeCompare(b.submissionId));
+      .sort((a, b) => compareBytes(a.submittedAt, b.submittedAt) || compareBytes(a.submissionId, b.submissionId));
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
@@ -90,4 +90,9 @@ export class MemoryStore implements Store {
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {}
+}
+
+/** Orders strings by code unit, as the SQL stores do (`collate "C"`), whatever the locale. */
+function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

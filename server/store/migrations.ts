@@ -1,0 +1,121 @@
+/**
+ * Schema migrations as code: an in-code MigrationProvider (no directory scan, so bundling or a
+ * changed working directory cannot lose a migration). Each migration is written once with Kysely's
+ * schema builder and branches on the dialect only where SQLite and PostgreSQL truly differ.
+ *
+ * Never edit a migration that has shipped; add the next one (`0002_…`). Names sort in run order.
+ */
+import { Migrator, PostgresAdapter, SqliteAdapter, sql, type Kysely, type Migration, type MigrationResult } from 'kysely';
+import type { Database } from './sql-schema.ts';
+
+export type SqlDialectName = 'sqlite' | 'postgres';
+
+export function dialectOf(db: Kysely<Database>): SqlDialectName {
+  const adapter = db.getExecutor().adapter;
+  if (adapter instanceof SqliteAdapter) return 'sqlite';
+  if (adapter instanceof PostgresAdapter) return 'postgres';
+  throw new Error('the store supports SQLite and PostgreSQL only');
+}
+
+function initial(dialect: SqlDialectName): Migration {
+  // Bytewise text on PostgreSQL, as SQLite's default BINARY collation: ISO timestamps and ids then
+  // sort and compare the same way on both, whatever the database's locale.
+  const text = dialect === 'postgres' ? sql`text collate "C"` : 'text';
+  const mmInRange = (column: string) => sql`${sql.ref(column)} between 0 and 100`;
+
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', text, (col) => col.primaryKey())
+        .addColumn('client_ref', text, (col) => col.notNull())
+        .addColumn('therapist_ref', text)
+        .addColumn('instrument', text, (col) => col.notNull())
+        .addColumn('status', text, (col) => col.notNull())
+        .addColumn('created_at', text, (col) => col.notNull())
+        .addColumn('closed_at', text)
+        .execute();
+      await db.schema.createIndex('sessions_client_ref').on('sessions').column('client_ref').execute();
+
+      await db.schema
+        .createTable('results')
+        .addColumn('submission_id', text, (col) => col.primaryKey())
+        .addColumn('session_id', text, (col) => col.notNull().references('sessions.id'))
+        .addColumn('instrument', text, (col) => col.notNull())
+        .addColumn('relationship_mm', 'integer', (col) => col.notNull().check(mmInRange('relationship_mm')))
+        .addColumn('goals_mm', 'integer', (col) => col.notNull().check(mmInRange('goals_mm')))
+        .addColumn('approach_mm', 'integer', (col) => col.notNull().check(mmInRange('approach_mm')))
+        .addColumn('overall_mm', 'integer', (col) => col.notNull().check(mmInRange('overall_mm')))
+        .addColumn('total_mm', 'integer', (col) => col.notNull())
+        .addColumn('band', text, (col) => col.notNull())
+        .addColumn('flagged', text, (col) => col.notNull())
+        .addColumn('entered_by', text, (col) => col.notNull())
+        .addColumn('submitted_at', text, (col) => col.notNull())
+        // One result per session, enforced by the database so concurrent saves cannot both win.
+        .addUniqueConstraint('results_session_id_unique', ['session_id'])
+        .execute();
+
+      await db.schema
+        .createTable('audit')
+        .addColumn('id', 'integer', (col) =>
+          dialect === 'sqlite' ? col.primaryKey().autoIncrement() : col.primaryKey().generatedAlwaysAsIdentity(),
+        )
+        .addColumn('at', text, (col) => col.notNull())
+        .addColumn('actor', text, (col) => col.notNull())
+        .addColumn('action', text, (col) => col.notNull())
+        .addColumn('session_id', text)
+        .addColumn('client_ref', text)
+        .execute();
+      await db.schema.createIndex('audit_session_id').on('audit').column('session_id').execute();
+      await db.schema.createIndex('audit_client_ref').on('audit').column('client_ref').execute();
+
+      await db.schema
+        .createTable('webhook_outbox')
+        .addColumn('submission_id', text, (col) => col.primaryKey().references('results.submission_id'))
+        .addColumn('attempts', 'integer', (col) => col.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', text, (col) => col.notNull())
+        .addColumn('delivered_at', text)
+        .addColumn('last_error', text)
+        .execute();
+      // Only undelivered rows are ever polled; the partial index stays small as deliveries pile up.
+      await db.schema
+        .createIndex('webhook_outbox_due')
+        .on('webhook_outbox')
+        .column('next_attempt_at')
+        .where(sql.ref('delivered_at'), 'is', null)
+        .execute();
+
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('key_hash', text, (col) => col.primaryKey())
+        .addColumn('label', text, (col) => col.notNull())
+        .execute();
+    },
+  };
+}
+
+export function migrationsFor(dialect: SqlDialectName): Record<string, Migration> {
+  return { '0001_initial': initial(dialect) };
+}
+
+/**
+ * Brings the schema up to date; run at start-up, before the store serves anything. Throws if any
+ * migration fails (each runs in a transaction, so a failed one leaves nothing half-applied where
+ * the dialect has transactional DDL, as both SQLite and PostgreSQL do).
+ *
+ * `schema` (PostgreSQL) keeps Kysely's bookkeeping tables in that schema; it must match the
+ * connection's search_path, where the migrations create the tables.
+ */
+export async function migrateToLatest(db: Kysely<Database>, options: { schema?: string } = {}): Promise<void> {
+  const migrations = migrationsFor(dialectOf(db));
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    ...(options.schema === undefined ? {} : { migrationTableSchema: options.schema }),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((result: MigrationResult) => result.status === 'Error')?.migrationName;
+    throw new Error(failed ? `database migration ${failed} failed` : 'database migration failed', { cause: error });
+  }
+}

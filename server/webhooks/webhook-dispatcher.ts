@@ -1,0 +1,229 @@
+/**
+ * Delivers the webhook outbox: every stored result is POSTed to the platform's URL, signed, and
+ * retried with exponential back-off until the platform answers 2xx. The outbox lives in the store
+ * (saveResult enqueues in the same transaction), so a crash or a restart loses nothing: the next
+ * round picks up whatever is still due. Delivery is at least once; `x-srs-delivery` (the
+ * submissionId) lets a receiver drop repeats.
+ *
+ * Signature: `x-srs-signature: sha256=<hex HMAC-SHA256(secret, "<x-srs-timestamp>.<raw body>")>`.
+ * Signing the timestamp with the body lets a receiver refuse replays of old deliveries.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Result } from '../../shared/protocol.ts';
+import type { PendingWebhook, Store } from '../store/store.ts';
+
+export interface WebhookDispatcherOptions {
+  readonly store: Store;
+  /** Where results are POSTed. */
+  readonly url: string;
+  /** The HMAC key shared with the platform. */
+  readonly secret: string;
+  readonly fetch?: typeof fetch;
+  readonly now?: () => Date;
+  /** How often the loop looks for due deliveries when nothing wakes it. Default 5 s. */
+  readonly pollIntervalMs?: number;
+  /** The first retry's delay; each failure doubles it. Default 1 s. */
+  readonly baseBackoffMs?: number;
+  /** The longest delay between retries. Default 10 min. */
+  readonly maxBackoffMs?: number;
+  /** How long one POST may take. Default 5 s. */
+  readonly timeoutMs?: number;
+  /** Deliveries attempted per round. Default 20. */
+  readonly batchSize?: number;
+  /** Operational log: ids, attempt counts and errors only, never scores or client refs. */
+  readonly log?: (line: string) => void;
+}
+
+export interface DeliveryRound {
+  readonly delivered: number;
+  readonly failed: number;
+}
+
+export interface WebhookBody {
+  readonly event: 'result.stored';
+  readonly result: Result;
+}
+
+export const WEBHOOK_HEADERS = {
+  signature: 'x-srs-signature',
+  timestamp: 'x-srs-timestamp',
+  delivery: 'x-srs-delivery',
+} as const;
+
+export function signWebhook(secret: string, timestamp: string | number, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/**
+ * Checks an `x-srs-signature` header in constant time. With `toleranceSeconds`, also refuses a
+ * timestamp further than that from `nowSeconds` (default: the clock), which stops replays.
+ */
+export function verifyWebhookSignature(
+  secret: string,
+  timestamp: string | number,
+  body: string,
+  header: string,
+  freshness?: { readonly toleranceSeconds: number; readonly nowSeconds?: number },
+): boolean {
+  if (!/^\d{1,12}$/.test(String(timestamp))) return false;
+  if (freshness) {
+    const now = freshness.nowSeconds ?? Math.floor(Date.now() / 1000);
+    if (Math.abs(now - Number(timestamp)) > freshness.toleranceSeconds) return false;
+  }
+  const expected = Buffer.from(signWebhook(secret, timestamp, body));
+  const given = Buffer.from(header);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The delay before retry number `attempts` (1-based): base, 2 × base, 4 × base …, capped. */
+export function backoffMs(attempts: number, baseMs: number, maxMs: number): number {
+  const exponent = Math.min(Math.max(attempts - 1, 0), 40);
+  return Math.min(baseMs * 2 ** exponent, maxMs);
+}
+
+/** A short, value-free reason for a failed attempt (the error's own message may echo the URL). */
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timeout';
+    const cause: unknown = error.cause;
+    if (cause instanceof Error && 'code' in cause && typeof cause.code === 'string') return `network error ${cause.code}`;
+    return `network error (${error.name})`;
+  }
+  return 'network error';
+}
+
+export class WebhookDispatcher {
+  readonly #store: Store;
+  readonly #url: string;
+  readonly #secret: string;
+  readonly #fetch: typeof fetch;
+  readonly #now: () => Date;
+  readonly #pollIntervalMs: number;
+  readonly #baseBackoffMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #timeoutMs: number;
+  readonly #batchSize: number;
+  readonly #log: (line: string) => void;
+
+  #running = false;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #inFlight: Promise<DeliveryRound> | null = null;
+  #ticking = false;
+  /** Set by notify() during the loop's round: run another as soon as this one ends. */
+  #wakeAgain = false;
+
+  constructor(options: WebhookDispatcherOptions) {
+    this.#store = options.store;
+    this.#url = options.url;
+    this.#secret = options.secret;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#now = options.now ?? (() => new Date());
+    this.#pollIntervalMs = options.pollIntervalMs ?? 5_000;
+    this.#baseBackoffMs = options.baseBackoffMs ?? 1_000;
+    this.#maxBackoffMs = options.maxBackoffMs ?? 10 * 60_000;
+    this.#timeoutMs = options.timeoutMs ?? 5_000;
+    this.#batchSize = options.batchSize ?? 20;
+    this.#log = options.log ?? (() => {});
+  }
+
+  /** Starts the delivery loop. Its timers are unref'd: they never keep the process alive. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(0);
+  }
+
+  /** Wakes the loop now, e.g. right after a result is stored. Never throws, never waits. */
+  notify(): void {
+    if (!this.#running) return;
+    if (this.#ticking) this.#wakeAgain = true;
+    else this.#schedule(0);
+  }
+
+  /** Stops the loop and waits for a round in flight to finish. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#inFlight?.catch(() => undefined);
+  }
+
+  /**
+   * One round: attempts every due delivery (up to the batch size). Concurrent calls share the
+   * round in flight, so one delivery is never POSTed twice at once.
+   */
+  deliverDue(): Promise<DeliveryRound> {
+    this.#inFlight ??= this.#round().finally(() => {
+      this.#inFlight = null;
+    });
+    return this.#inFlight;
+  }
+
+  async #round(): Promise<DeliveryRound> {
+    const due = await this.#store.listDueWebhooks(this.#now().toISOString(), this.#batchSize);
+    const outcomes = await Promise.all(due.map((pending) => this.#deliver(pending)));
+    const delivered = outcomes.filter(Boolean).length;
+    return { delivered, failed: outcomes.length - delivered };
+  }
+
+  async #deliver(pending: PendingWebhook): Promise<boolean> {
+    const body = JSON.stringify({ event: 'result.stored', result: pending.result } satisfies WebhookBody);
+    const timestamp = Math.floor(this.#now().getTime() / 1000);
+    let failure: string;
+    try {
+      const response = await this.#fetch(this.#url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [WEBHOOK_HEADERS.signature]: signWebhook(this.#secret, timestamp, body),
+          [WEBHOOK_HEADERS.timestamp]: String(timestamp),
+          [WEBHOOK_HEADERS.delivery]: pending.submissionId,
+        },
+        body,
+        // A redirect is a failure to retry, not a reason to send a signed result somewhere else.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      await response.body?.cancel().catch(() => undefined);
+      if (response.status >= 200 && response.status < 300) {
+        await this.#store.markWebhookDelivered(pending.submissionId, this.#now().toISOString());
+        return true;
+      }
+      failure = `HTTP ${response.status}`;
+    } catch (error) {
+      failure = describeError(error);
+    }
+    const attempts = pending.attempts + 1;
+    const delay = backoffMs(attempts, this.#baseBackoffMs, this.#maxBackoffMs);
+    const nextAttemptAt = new Date(this.#now().getTime() + delay).toISOString();
+    await this.#store.rescheduleWebhook(pending.submissionId, attempts, nextAttemptAt, failure);
+    this.#log(`webhook ${pending.submissionId}: attempt ${attempts} failed (${failure}); next in ${Math.round(delay / 1000)} s`);
+    return false;
+  }
+
+  async #tick(): Promise<void> {
+    this.#timer = null;
+    this.#ticking = true;
+    let round: DeliveryRound | null = null;
+    try {
+      // A round started elsewhere may have listed the outbox before the result we were woken for.
+      await this.#inFlight?.catch(() => undefined);
+      if (this.#running) round = await this.deliverDue();
+    } catch (error) {
+      this.#log(`webhook round failed: ${error instanceof Error ? error.name : 'error'}`);
+    } finally {
+      this.#ticking = false;
+    }
+    if (!this.#running) return;
+    // A full batch means more may be due; a notify() during the round means a new result is.
+    const more = this.#wakeAgain || (round !== null && round.delivered + round.failed >= this.#batchSize);
+    this.#wakeAgain = false;
+    this.#schedule(more ? 0 : this.#pollIntervalMs);
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#tick(), delayMs);
+    this.#timer.unref();
+  }
+}
