@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from '@playwright/test';
+import { E2E_API_KEY, E2E_BASE_URL, E2E_PORT } from './e2e/e2e-config.ts';
 
 /**
  * End-to-end tests in a real Chromium: the machine's own (Debian's `chromium`), since Playwright's
@@ -11,8 +12,6 @@ const chromiumPath = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/b
   (path): path is string => path !== undefined && path !== '' && existsSync(path),
 );
 
-const port = Number(process.env['E2E_PORT'] ?? 3917);
-export const E2E_API_KEY = 'e2e-api-key-0123456789abcdef';
 
 export default defineConfig({
   testDir: 'e2e',
@@ -21,9 +20,9 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   retries: process.env['CI'] ? 1 : 0,
-  reporter: process.env['CI'] ? [['list']] : [['list']],
+  reporter: 'list',
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
+    baseURL: E2E_BASE_URL,
     trace: 'on-first-retry',
     launchOptions: {
       ...(chromiumPath ? { executablePath: chromiumPath } : {}),
@@ -40,11 +39,11 @@ export default defineConfig({
   },
   webServer: {
     command: 'tsx server/main.ts',
-    url: `http://127.0.0.1:${port}/healthz`,
+    url: `${E2E_BASE_URL}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
     env: {
-      PORT: String(port),
+      PORT: String(E2E_PORT),
       HOST: '127.0.0.1',
       DATA_DIR: join(tmpdir(), `srs-live-e2e-${process.pid}-${Date.now()}`),
       SRS_API_KEY: E2E_API_KEY,

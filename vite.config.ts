@@ -10,6 +10,8 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     minify: true,
+    // Library mode keeps whitespace for downstream bundlers; a script-tag bundle wants it gone.
+    rolldownOptions: { output: { minify: true } },
     lib: {
       entry: 'widget/index.ts',
       formats: ['es'],

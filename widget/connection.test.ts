@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import type { RatingSubmit, SubmitAck } from '../shared/protocol.ts';
+import { newSubmissionId, submitWithRetry, type SrsSocket } from './connection.ts';
+
+type Reply = (err: Error | null, ack?: SubmitAck) => void;
+
+/** Just enough of a socket: records every `rating:submit` and lets the test answer it. */
+function fakeSocket() {
+  const calls: { payload: RatingSubmit; reply: Reply }[] = [];
+  const socket = {
+    timeout: () => ({
+      emit: (_event: string, payload: RatingSubmit, reply: Reply) => calls.push({ payload, reply }),
+    }),
+  };
+  return { socket: socket as unknown as SrsSocket, calls };
+}
+
+const payload: RatingSubmit = {
+  submissionId: 'abcdefgh1234',
+  marks: { relationship: 90, goals: 80, approach: 70, overall: 60 },
+};
+
+describe('submitWithRetry', () => {
+  it('retries the same payload after a timeout until acknowledged', () => {
+    const { socket, calls } = fakeSocket();
+    const acks: SubmitAck[] = [];
+    submitWithRetry(socket, payload, (ack) => acks.push(ack));
+    calls[0]!.reply(new Error('operation has timed out'));
+    calls[1]!.reply(new Error('operation has timed out'));
+    expect(calls).toHaveLength(3);
+    expect(calls.every((c) => c.payload === payload)).toBe(true);
+    const ok = { ok: true, result: {} } as unknown as SubmitAck;
+    calls[2]!.reply(null, ok);
+    expect(acks).toEqual([ok]);
+    expect(calls).toHaveLength(3);
+  });
+
+  it('stops at a definite refusal', () => {
+    const { socket, calls } = fakeSocket();
+    const acks: SubmitAck[] = [];
+    submitWithRetry(socket, payload, (ack) => acks.push(ack));
+    const refusal: SubmitAck = { ok: false, error: { code: 'RATING_NOT_OPEN', message: 'not open' } };
+    calls[0]!.reply(null, refusal);
+    expect(acks).toEqual([refusal]);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('stops retrying when cancelled', () => {
+    const { socket, calls } = fakeSocket();
+    const stop = submitWithRetry(socket, payload, () => {});
+    stop();
+    calls[0]!.reply(new Error('operation has timed out'));
+    expect(calls).toHaveLength(1);
+  });
+});
+
+describe('newSubmissionId', () => {
+  it('makes ids the server accepts, different each time', () => {
+    const ids = Array.from({ length: 50 }, newSubmissionId);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});

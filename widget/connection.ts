@@ -1,0 +1,81 @@
+/**
+ * The widget's socket: opening it, its status, and acknowledged requests that are retried.
+ */
+import { io, type Socket } from 'socket.io-client';
+import {
+  NAMESPACE,
+  PROTOCOL_VERSION,
+  type ClientToServerEvents,
+  type ErrorCode,
+  type ProtocolError,
+  type RatingSubmit,
+  type ServerToClientEvents,
+  type SubmitAck,
+} from '../shared/protocol.ts';
+
+export type SrsSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export type ConnStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'error';
+
+/** The token in the page's fragment (`#token=…`): a fragment never reaches server logs. */
+export function tokenFromPage(): string {
+  return new URLSearchParams(location.hash.slice(1)).get('token') ?? '';
+}
+
+/**
+ * Opens the socket and reports every status change. `error` means the server refused the
+ * handshake (an expired token, say): Socket.IO does not retry that, so neither do we.
+ */
+export function openSocket(
+  server: string | undefined,
+  token: string,
+  onStatus: (status: ConnStatus, error?: ProtocolError) => void,
+): SrsSocket {
+  const socket: SrsSocket = io(`${server || location.origin}${NAMESPACE}`, {
+    transports: ['websocket'],
+    auth: { token, protocol: PROTOCOL_VERSION },
+  });
+  socket.on('connect', () => onStatus('connected'));
+  socket.on('disconnect', () => onStatus(socket.active ? 'reconnecting' : 'offline'));
+  socket.on('connect_error', (err: Error & { data?: { code?: ProtocolError['code'] } }) => {
+    if (socket.active) onStatus('reconnecting');
+    else onStatus('error', { code: err.data?.code ?? 'UNAUTHORIZED', message: err.message });
+  });
+  return socket;
+}
+
+/** Refusals worth another try; every other refusal is definite. (Literals keep ERROR_CODES out of the bundle.) */
+const TRANSIENT: readonly ErrorCode[] = ['INTERNAL', 'RATE_LIMITED'];
+
+/**
+ * Emits `rating:submit` and retries the SAME payload (same submissionId, so the store never
+ * doubles it) on a timeout or a transient refusal, until the server gives a definite answer.
+ * Returns a function that stops retrying.
+ */
+export function submitWithRetry(
+  socket: SrsSocket,
+  payload: RatingSubmit,
+  done: (ack: SubmitAck) => void,
+  timeoutMs = 5000,
+): () => void {
+  let live = true;
+  const attempt = (): void => {
+    socket.timeout(timeoutMs).emit('rating:submit', payload, (err: Error | null, ack: SubmitAck) => {
+      if (!live) return;
+      if (err) attempt();
+      else if (!ack.ok && TRANSIENT.includes(ack.error.code)) setTimeout(attempt, 1000);
+      else done(ack);
+    });
+  };
+  attempt();
+  return () => {
+    live = false;
+  };
+}
+
+/** A client-made id for one submission: [A-Za-z0-9_-], 8–64 characters. */
+export function newSubmissionId(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  return Array.from(crypto.getRandomValues(new Uint8Array(22)), (b) => abc[b & 63]).join('');
+}

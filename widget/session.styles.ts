@@ -1,0 +1,14 @@
+import { css } from 'lit';
+
+// Shared by <srs-rating> and <srs-therapist>. One rule per line: the bundle keeps template whitespace.
+export const sessionStyles = css`
+:host{display:block;max-width:40rem;padding:1rem;color:var(--srs-fg,#1f2328);background:var(--srs-bg,#fff);font:var(--srs-font,1rem/1.5 system-ui,sans-serif)}
+p{margin:.5rem 0}
+p:empty{margin:0}
+small,.q{color:var(--srs-muted,#57606a)}
+[role=alert]{color:var(--srs-error,#b3261e)}
+.box{padding:.75rem;border:2px solid;border-radius:6px}
+button{font:inherit;min-height:44px;padding:0 1.5rem;border:0;border-radius:6px;color:#fff;background:var(--srs-accent,#0550ae);cursor:pointer}
+button:disabled{opacity:.5;cursor:default}
+:focus-visible{outline:3px solid var(--srs-focus,#0550ae);outline-offset:2px}
+`;
