@@ -12,6 +12,7 @@ import type { SessionService } from '../sessions.ts';
 import type { TokenSigner } from '../tokens.ts';
 import { actorOf, identifyCaller, requireApiKey, type Caller } from './api-auth.ts';
 import { describeZodError, sendError } from './errors.ts';
+import { openApiDocument } from './openapi.ts';
 
 export interface ApiRoutesOptions {
   readonly sessions: SessionService;
@@ -32,6 +33,8 @@ export function apiRoutes({ sessions, signer, relay, publicUrl }: ApiRoutesOptio
   const router = Router();
   const store = sessions.store;
   const platformOnly = requireApiKey(store, signer);
+
+  router.get('/openapi.json', (req, res) => res.json(openApiDocument(baseUrlOf(req, publicUrl))));
 
   router.post('/sessions', platformOnly, async (req: Request, res: Response) => {
     const clientRef: unknown = req.body?.clientRef;

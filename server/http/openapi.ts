@@ -1,0 +1,382 @@
+/**
+ * The platform API as an OpenAPI 3.1 document, served at `GET /api/openapi.json`. Request and
+ * result schemas are generated from the same zod schemas the server parses with, and the CSV and
+ * FHIR examples are rendered by the real exporters, so the document cannot drift from the code.
+ * openapi.test.ts walks the app's router and fails when a route is missing here.
+ */
+import { z } from 'zod';
+import { SRS_ITEM_IDS } from '../../shared/instruments.ts';
+import { CreateSessionBodySchema, ResultSchema } from '../../shared/schemas.ts';
+import { ROLES, SESSION_STATUSES, type CreateSessionBody, type Result } from '../../shared/protocol.ts';
+import { scoreRating } from '../../shared/scoring.ts';
+import { resultsToCsv } from '../exports/csv.ts';
+import { resultsToFhirBundle, srsQuestionnaire } from '../exports/fhir.ts';
+import { WEBHOOK_HEADERS, type WebhookBody } from '../webhooks/webhook-dispatcher.ts';
+import { HTTP_ERRORS, type HttpErrorKind } from './errors.ts';
+
+/** A JSON Schema (2020-12, the dialect of OpenAPI 3.1). */
+export type SchemaObject = { readonly [keyword: string]: unknown };
+export interface RefObject {
+  readonly $ref: string;
+}
+export interface MediaTypeObject {
+  readonly schema: SchemaObject | RefObject;
+  readonly example?: unknown;
+  readonly examples?: Readonly<Record<string, { readonly summary: string; readonly value: unknown }>>;
+}
+export interface HeaderObject {
+  readonly description: string;
+  readonly schema: SchemaObject;
+}
+export interface ResponseObject {
+  readonly description: string;
+  readonly headers?: Readonly<Record<string, HeaderObject>>;
+  readonly content?: Readonly<Record<string, MediaTypeObject>>;
+}
+export interface ParameterObject {
+  readonly name: string;
+  readonly in: 'path' | 'query' | 'header';
+  readonly required: boolean;
+  readonly description: string;
+  readonly schema: SchemaObject;
+  readonly example?: unknown;
+}
+export type SecurityRequirement = Readonly<Record<string, readonly string[]>>;
+export interface OperationObject {
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  /** `[]`: public. Several entries: any one of them. */
+  readonly security: readonly SecurityRequirement[];
+  readonly parameters?: readonly ParameterObject[];
+  readonly requestBody?: { readonly required: boolean; readonly content: Readonly<Record<string, MediaTypeObject>> };
+  readonly responses: Readonly<Record<string, ResponseObject>>;
+}
+export type HttpMethod = 'get' | 'post';
+export type PathItemObject = Partial<Readonly<Record<HttpMethod, OperationObject>>>;
+export interface OpenApiDocument {
+  readonly openapi: '3.1.0';
+  readonly info: { readonly title: string; readonly version: string; readonly description: string };
+  readonly servers: readonly { readonly url: string }[];
+  readonly tags: readonly { readonly name: string; readonly description: string }[];
+  readonly paths: Readonly<Record<string, PathItemObject>>;
+  readonly webhooks: Readonly<Record<string, PathItemObject>>;
+  readonly components: {
+    readonly securitySchemes: Readonly<Record<string, { readonly type: 'http'; readonly scheme: 'bearer'; readonly bearerFormat: string; readonly description: string }>>;
+    readonly schemas: Readonly<Record<string, SchemaObject>>;
+  };
+}
+
+/** JSON Schema of a zod schema, without `$schema` and without zod's long regex for date-times. */
+function fromZod(schema: z.ZodType, io: 'input' | 'output'): SchemaObject {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, {
+    io,
+    target: 'draft-2020-12',
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.format === 'date-time') delete jsonSchema.pattern;
+    },
+  });
+  return json;
+}
+
+const ref = (name: string): RefObject => ({ $ref: `#/components/schemas/${name}` });
+const nullable = (schema: SchemaObject | RefObject): SchemaObject => ({ oneOf: [schema, { type: 'null' }] });
+const isoDateTime: SchemaObject = { type: 'string', format: 'date-time' };
+const PUBLIC: readonly SecurityRequirement[] = [];
+const PLATFORM_ONLY: readonly SecurityRequirement[] = [{ apiKey: [] }];
+const PLATFORM_OR_THERAPIST: readonly SecurityRequirement[] = [{ apiKey: [] }, { therapistToken: [] }];
+
+/** Example request bodies of POST /api/sessions; each one passes CreateSessionBodySchema. */
+export const CREATE_SESSION_EXAMPLES = {
+  minimal: { summary: 'Only the client', value: { clientRef: 'client-8f14e45f' } },
+  full: { summary: 'With the therapist and a token lifetime of 2 hours', value: { clientRef: 'client-8f14e45f', therapistRef: 'th-17', instrument: 'srs', tokenTtlSeconds: 7200 } },
+} as const satisfies Record<string, { summary: string; value: CreateSessionBody }>;
+
+const EXAMPLE_SESSION_ID = '3b0c1a7e-5d2f-4c8e-9a61-2f7d0e4b9c15';
+const EXAMPLE_CLIENT_REF = CREATE_SESSION_EXAMPLES.full.value.clientRef;
+const EXAMPLE_TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzaWQiOiIzYjBjMWE3ZSIsInJvbGUiOiJjbGllbnQiLCJleHAiOjE3NjAwMDAwMDB9.c2lnbmF0dXJl';
+const EXAMPLE_SCORE = scoreRating({ relationship: 92, goals: 85, approach: 95, overall: 90 });
+const EXAMPLE_RESULT: Result = {
+  sessionId: EXAMPLE_SESSION_ID,
+  submissionId: 'sub-9d4c2e71',
+  instrument: 'srs',
+  items: [...EXAMPLE_SCORE.items],
+  totalMm: EXAMPLE_SCORE.totalMm,
+  band: EXAMPLE_SCORE.band,
+  flagged: [...EXAMPLE_SCORE.flagged],
+  enteredBy: 'client',
+  submittedAt: '2025-03-04T15:52:10.123Z',
+};
+const EXAMPLE_SESSION = {
+  id: EXAMPLE_SESSION_ID,
+  clientRef: EXAMPLE_CLIENT_REF,
+  therapistRef: 'th-17',
+  instrument: 'srs',
+  status: 'submitted',
+  createdAt: '2025-03-04T15:01:00.000Z',
+  closedAt: null,
+  result: EXAMPLE_RESULT,
+};
+
+function error(kind: HttpErrorKind, description: string, message: string): ResponseObject {
+  return {
+    description,
+    content: { 'application/json': { schema: ref('Error'), example: { error: { code: HTTP_ERRORS[kind].code, message } } } },
+  };
+}
+const unauthorized = error('unauthorized', 'No `Authorization: Bearer …` header, or an unknown key or invalid/expired token.', 'the API key or token is not valid');
+const internal = error('internal', 'The server failed; the message never carries details.', 'the server could not complete this request');
+const malformedJson = error('badRequest', 'The body is not valid JSON (only when sent as `application/json`).', 'the body is not valid JSON');
+const tooLarge = error('payloadTooLarge', 'The body is larger than 16 kB.', 'the body is too large');
+const json = (schema: SchemaObject | RefObject, example: unknown): Readonly<Record<string, MediaTypeObject>> => ({ 'application/json': { schema, example } });
+const sessionIdParameter: ParameterObject = { name: 'id', in: 'path', required: true, description: 'The `sessionId` returned by POST /api/sessions.', schema: { type: 'string' }, example: EXAMPLE_SESSION_ID };
+const htmlPage = (role: string, element: string): OperationObject => ({
+  operationId: `${role}Page`,
+  summary: `The ${role}'s ready-made page`,
+  description: `A plain page with the script tag and \`<${element}>\`. Open the \`${role}.url\` returned by POST /api/sessions: the join token travels in the fragment (\`#token=…\`), so it never reaches a server log or a referrer.`,
+  tags: ['pages'],
+  security: PUBLIC,
+  responses: { '200': { description: 'The page.', content: { 'text/html': { schema: { type: 'string' } } } } },
+});
+
+export function openApiDocument(baseUrl: string): OpenApiDocument {
+  const base = baseUrl.replace(/\/+$/, '');
+  const exampleContext = { baseUrl: base, clientRef: EXAMPLE_CLIENT_REF, timestamp: '2025-03-05T09:00:00.000Z' };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'srs-live platform API',
+      version: '1',
+      description:
+        'Create live Session Rating Scale sessions, read their scored results and export a client\'s history as JSON, CSV or FHIR R4. ' +
+        'Errors are always JSON: `{"error": {"code", "message"}}`. Marks are integer millimetres (0–100 per item, 0–400 total). ' +
+        '`clientRef` is the platform\'s pseudonymous id: no names, no e-mail, no PHI. Unknown paths under /api answer 404 NOT_FOUND.',
+    },
+    servers: [{ url: base }],
+    tags: [
+      { name: 'sessions', description: 'Rating sessions and their join tokens.' },
+      { name: 'results', description: 'A client\'s stored results and exports.' },
+      { name: 'meta', description: 'Health, this document and the FHIR Questionnaire.' },
+      { name: 'pages', description: 'The widget bundle and the ready-made pages that embed it.' },
+    ],
+    paths: {
+      '/api/openapi.json': {
+        get: {
+          operationId: 'getOpenApi', summary: 'This document', tags: ['meta'], security: PUBLIC,
+          responses: { '200': { description: 'The OpenAPI 3.1 document.', content: { 'application/json': { schema: { type: 'object' } } } } },
+        },
+      },
+      '/api/sessions': {
+        post: {
+          operationId: 'createSession',
+          summary: 'Create a session',
+          description: 'Creates a session and signs one join token per role. Each `url` opens a ready page; its token travels in the fragment. Embed the widget with the `token` instead if you render your own page.',
+          tags: ['sessions'],
+          security: PLATFORM_ONLY,
+          requestBody: { required: true, content: { 'application/json': { schema: ref('CreateSessionBody'), examples: CREATE_SESSION_EXAMPLES } } },
+          responses: {
+            '201': {
+              description: 'Created.',
+              content: json(ref('CreateSessionResponse'), {
+                sessionId: EXAMPLE_SESSION_ID,
+                client: { token: EXAMPLE_TOKEN, url: `${base}/client#token=${EXAMPLE_TOKEN}` },
+                therapist: { token: EXAMPLE_TOKEN, url: `${base}/therapist#token=${EXAMPLE_TOKEN}` },
+              }),
+            },
+            '400': malformedJson,
+            '401': unauthorized,
+            '403': error('forbidden', 'Called with a join token: only a platform API key may create sessions.', 'this endpoint needs a platform API key'),
+            '413': tooLarge,
+            '422': error('invalidBody', 'The body does not match CreateSessionBody (e.g. an e-mail address as clientRef, an unknown field, a token lifetime out of range).', "clientRef: looks like an e-mail address; send the platform's pseudonymous id instead"),
+            '500': internal,
+          },
+        },
+      },
+      '/api/sessions/{id}': {
+        get: {
+          operationId: 'getSession',
+          summary: 'Read a session and, once submitted, its result',
+          description: 'A platform API key reads any session; a therapist join token reads only its own session. Every read is audited.',
+          tags: ['sessions'],
+          security: PLATFORM_OR_THERAPIST,
+          parameters: [sessionIdParameter],
+          responses: {
+            '200': { description: 'The session.', content: json(ref('Session'), EXAMPLE_SESSION) },
+            '401': unauthorized,
+            '403': error('forbidden', 'A client token, or a therapist token of another session.', 'this token may not read this session'),
+            '404': error('notFound', 'No such session.', 'no such session'),
+            '500': internal,
+          },
+        },
+      },
+      '/api/sessions/{id}/close': {
+        post: {
+          operationId: 'closeSession',
+          summary: 'Close a session',
+          description: 'Sets the status to `closed`, disconnects the session\'s live sockets and makes its join tokens unusable for joining. No body is needed. A stored result is kept and returned.',
+          tags: ['sessions'],
+          security: PLATFORM_ONLY,
+          parameters: [sessionIdParameter],
+          responses: {
+            '200': { description: 'The closed session.', content: json(ref('Session'), { ...EXAMPLE_SESSION, status: 'closed', closedAt: '2025-03-04T16:00:00.000Z' }) },
+            '400': malformedJson,
+            '401': unauthorized,
+            '403': error('forbidden', 'Called with a join token.', 'this endpoint needs a platform API key'),
+            '404': error('notFound', 'No such session.', 'no such session'),
+            '413': tooLarge,
+            '500': internal,
+          },
+        },
+      },
+      '/api/clients/{clientRef}/results': {
+        get: {
+          operationId: 'listClientResults',
+          summary: 'A client\'s results, oldest first (JSON, CSV or FHIR)',
+          description:
+            'A platform API key reads any client; a therapist join token reads the client of its own session (for the trend). A client without results answers 200 with none. Every read and export is audited. Responses carry `cache-control: no-store`.',
+          tags: ['results'],
+          security: PLATFORM_OR_THERAPIST,
+          parameters: [
+            { name: 'clientRef', in: 'path', required: true, description: 'The platform\'s pseudonymous client id.', schema: fromZod(CreateSessionBodySchema.shape.clientRef, 'input'), example: EXAMPLE_CLIENT_REF },
+            { name: 'format', in: 'query', required: false, description: '`json` (default), `csv` (RFC 4180, cm with one decimal) or `fhir` (an R4 Bundle of QuestionnaireResponses).', schema: { type: 'string', enum: ['json', 'csv', 'fhir'], default: 'json' } },
+          ],
+          responses: {
+            '200': {
+              description: 'The results; the media type follows `format`.',
+              headers: {
+                'cache-control': { description: 'Always `no-store`.', schema: { type: 'string', const: 'no-store' } },
+                'content-disposition': { description: 'CSV only: `attachment; filename="srs-<clientRef>.csv"`.', schema: { type: 'string' } },
+              },
+              content: {
+                'application/json': { schema: ref('ClientResults'), example: { clientRef: EXAMPLE_CLIENT_REF, results: [EXAMPLE_RESULT] } },
+                'text/csv': { schema: { type: 'string', description: `Header \`date,session,${SRS_ITEM_IDS.join(',')},total,band,entered_by\`, CRLF line ends.` }, example: resultsToCsv([EXAMPLE_RESULT]) },
+                'application/fhir+json': { schema: ref('FhirBundle'), example: resultsToFhirBundle([EXAMPLE_RESULT], exampleContext) },
+              },
+            },
+            '400': error('badRequest', '`format` is not json, csv or fhir.', 'format must be one of json, csv, fhir'),
+            '401': unauthorized,
+            '403': error('forbidden', 'A client token, or a therapist token of another client\'s session.', 'this token may not read these results'),
+            '404': error('notFound', '`clientRef` is not a valid pseudonymous id.', 'no such client'),
+            '500': internal,
+          },
+        },
+      },
+      '/healthz': {
+        get: {
+          operationId: 'health', summary: 'Health check', description: '200 when the server can serve and its store answers.', tags: ['meta'], security: PUBLIC,
+          responses: {
+            '200': { description: 'Healthy.', content: json({ type: 'object', properties: { ok: { const: true } }, required: ['ok'] }, { ok: true }) },
+            '503': error('unavailable', 'The store does not answer.', 'the store does not answer'),
+          },
+        },
+      },
+      '/fhir/Questionnaire/srs': {
+        get: {
+          operationId: 'getQuestionnaire', summary: 'The SRS as a FHIR R4 Questionnaire', description: 'The canonical `questionnaire` of every exported QuestionnaireResponse.', tags: ['meta'], security: PUBLIC,
+          responses: { '200': { description: 'The Questionnaire.', content: { 'application/fhir+json': { schema: ref('FhirQuestionnaire'), example: srsQuestionnaire(base) } } } },
+        },
+      },
+      '/widget/srs-widget.js': {
+        get: {
+          operationId: 'getWidget', summary: 'The widget bundle', description: 'Load with `<script type="module" src="…/widget/srs-widget.js">`; it defines `<srs-rating>` and `<srs-therapist>`. Served with CORS (`access-control-allow-origin: *`).', tags: ['pages'], security: PUBLIC,
+          responses: { '200': { description: 'An ES module.', content: { 'text/javascript': { schema: { type: 'string' } } } }, '404': error('notFound', 'The bundle has not been built (`npm run build`).', 'no such page') },
+        },
+      },
+      '/client': { get: htmlPage('client', 'srs-rating') },
+      '/therapist': { get: htmlPage('therapist', 'srs-therapist') },
+    },
+    webhooks: {
+      'result.stored': {
+        post: {
+          operationId: 'resultStored',
+          summary: 'A result was stored (sent to SRS_WEBHOOK_URL)',
+          description:
+            `Sent once per stored result, at least once: retried with exponential back-off (1 s doubling up to 10 min) until your endpoint answers 2xx within 5 s. Redirects are not followed. ` +
+            `Verify \`${WEBHOOK_HEADERS.signature}\` = \`sha256=\` + hex HMAC-SHA256(SRS_WEBHOOK_SECRET, \`<${WEBHOOK_HEADERS.timestamp}>.<raw body>\`), refuse old timestamps, and drop repeats of \`${WEBHOOK_HEADERS.delivery}\`.`,
+          tags: ['results'],
+          security: PUBLIC,
+          parameters: [
+            { name: WEBHOOK_HEADERS.signature, in: 'header', required: true, description: '`sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`.', schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' } },
+            { name: WEBHOOK_HEADERS.timestamp, in: 'header', required: true, description: 'Seconds since the epoch when this attempt was signed.', schema: { type: 'string', pattern: '^[0-9]{1,12}$' } },
+            { name: WEBHOOK_HEADERS.delivery, in: 'header', required: true, description: 'The result\'s submissionId: the same on every retry, so a receiver can drop repeats.', schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: json(ref('WebhookBody'), { event: 'result.stored', result: EXAMPLE_RESULT } satisfies WebhookBody) },
+          responses: { '2XX': { description: 'Accepted; anything else (or no answer) is retried.' } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'A platform API key (SRS_API_KEY / SRS_API_KEYS, or the development key printed at start-up).' },
+        therapistToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The therapist join token of a session (from POST /api/sessions). Reads only that session and that client\'s results. Client tokens cannot read the API.' },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          properties: {
+            error: {
+              type: 'object',
+              properties: { code: { type: 'string', enum: Object.values(HTTP_ERRORS).map((entry) => entry.code) }, message: { type: 'string' } },
+              required: ['code', 'message'],
+            },
+          },
+          required: ['error'],
+        },
+        CreateSessionBody: fromZod(CreateSessionBodySchema, 'input'),
+        CreateSessionResponse: {
+          type: 'object',
+          properties: { sessionId: { type: 'string', format: 'uuid' }, ...Object.fromEntries(ROLES.map((role) => [role, ref('JoinLink')])) },
+          required: ['sessionId', ...ROLES],
+        },
+        JoinLink: {
+          type: 'object',
+          properties: { token: { type: 'string', description: 'Signed join token (JWT) for the widget\'s `token` attribute.' }, url: { type: 'string', format: 'uri', description: 'A ready page; the token is in the `#token=` fragment.' } },
+          required: ['token', 'url'],
+        },
+        Session: {
+          type: 'object',
+          properties: {
+            id: { type: 'string', format: 'uuid' },
+            clientRef: { type: 'string' },
+            therapistRef: { type: ['string', 'null'] },
+            instrument: { type: 'string', enum: ['srs'] },
+            status: { type: 'string', enum: [...SESSION_STATUSES], description: '`submitted` once a result is stored, unless closed.' },
+            createdAt: isoDateTime,
+            closedAt: { type: ['string', 'null'], format: 'date-time' },
+            result: nullable(ref('Result')),
+          },
+          required: ['id', 'clientRef', 'therapistRef', 'instrument', 'status', 'createdAt', 'closedAt', 'result'],
+        },
+        Result: fromZod(ResultSchema, 'output'),
+        ClientResults: {
+          type: 'object',
+          properties: { clientRef: { type: 'string' }, results: { type: 'array', items: ref('Result'), description: 'Oldest first.' } },
+          required: ['clientRef', 'results'],
+        },
+        FhirBundle: {
+          type: 'object',
+          description: 'FHIR R4 Bundle of type collection; each entry a QuestionnaireResponse with decimal answers in cm.',
+          properties: {
+            resourceType: { const: 'Bundle' },
+            type: { const: 'collection' },
+            timestamp: isoDateTime,
+            entry: { type: 'array', items: { type: 'object', properties: { fullUrl: { type: 'string', format: 'uri' }, resource: { type: 'object', properties: { resourceType: { const: 'QuestionnaireResponse' } } } }, required: ['fullUrl', 'resource'] } },
+          },
+          required: ['resourceType', 'type', 'timestamp', 'entry'],
+        },
+        FhirQuestionnaire: {
+          type: 'object',
+          description: 'FHIR R4 Questionnaire: four decimal items in cm (0–10, one decimal, sliders) and a read-only total.',
+          properties: { resourceType: { const: 'Questionnaire' }, url: { type: 'string', format: 'uri' }, item: { type: 'array', items: { type: 'object' } } },
+          required: ['resourceType', 'url', 'item'],
+        },
+        WebhookBody: {
+          type: 'object',
+          properties: { event: { const: 'result.stored' }, result: ref('Result') },
+          required: ['event', 'result'],
+        },
+      },
+    },
+  };
+}
