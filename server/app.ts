@@ -15,6 +15,10 @@ import { apiRoutes, baseUrlOf } from './http/api-routes.ts';
 import { jsonErrorHandler, sendError } from './http/errors.ts';
 import { srsQuestionnaire } from './exports/fhir.ts';
 import { attachLiveRelay, type LiveRelay, type SrsServer } from './live/live-relay.ts';
+import { LiveMarksAdapter } from './live/recovery-adapter.ts';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from './live/token-bucket.ts';
+import { allowSocketRequest, apiCors, apiRateLimit, securityHeaders } from './http/security.ts';
+import { connectRedis, createRedisStreamsAdapter } from './live/redis.ts';
 import { SessionService } from './sessions.ts';
 import type { Store } from './store/store.ts';
 import { TokenSigner } from './tokens.ts';
@@ -30,12 +34,20 @@ export interface AppOptions {
   /** Shows the demo page at `/`, which creates sessions with this key. */
   readonly demoApiKey?: string | undefined;
   readonly scoring?: ScoringOptions;
+  /** `waiting` (default): the client's form opens when the therapist starts the rating. */
   readonly initialStatus?: 'waiting' | 'open';
   readonly tokenTtlSeconds?: number;
   /** Folder of the built widget bundle. */
   readonly widgetDir?: string;
   /** Trust X-Forwarded-* from a proxy in front (for the request's protocol and host). */
   readonly trustProxy?: boolean;
+  /** Browser origins allowed to open the WebSocket and call the API; undefined = any (tokens still required). */
+  readonly allowedOrigins?: readonly string[] | undefined;
+  /** Who may frame the pages (CSP frame-ancestors). Default: the server itself and the allowed origins. */
+  readonly frameAncestors?: readonly string[] | undefined;
+  readonly rateLimits?: RateLimits;
+  /** Redis for several nodes: the Socket.IO Redis Streams adapter. */
+  readonly redisUrl?: string | undefined;
   /** POST every stored result here, signed with an HMAC of the secret; retried until accepted. */
   readonly webhook?: { readonly url: string; readonly secret: string } | undefined;
 }
@@ -65,7 +77,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     signer,
     scoring: options.scoring ?? DEFAULT_SCORING,
     defaultTokenTtlSeconds: options.tokenTtlSeconds ?? TWELVE_HOURS,
-    initialStatus: options.initialStatus ?? 'open',
+    initialStatus: options.initialStatus ?? 'waiting',
     // The acknowledgement never waits for the webhook: the outbox row is already committed.
     ...(webhooks ? { onResultStored: () => webhooks.notify() } : {}),
   });
@@ -74,14 +86,21 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   app.disable('x-powered-by');
   if (options.trustProxy) app.set('trust proxy', true);
   const httpServer = createServer(app);
+  const rateLimits = options.rateLimits ?? DEFAULT_RATE_LIMITS;
+  const redis = options.redisUrl ? await connectRedis(options.redisUrl) : undefined;
   const io: SrsServer = new Server(httpServer, {
     transports: ['websocket'],
-    maxHttpBufferSize: 8 * 1024,
+    // The largest legitimate message is a submission of about 150 bytes.
+    maxHttpBufferSize: 4 * 1024,
     perMessageDeflate: false,
     serveClient: false,
-    cors: { origin: true },
+    allowRequest: allowSocketRequest(options.allowedOrigins),
+    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
+    adapter: redis ? createRedisStreamsAdapter(redis.client, { streamName: 'srs-live', onlyPlaintext: true }) : LiveMarksAdapter,
   });
-  const relay = attachLiveRelay(io, sessions, signer);
+  const relay = attachLiveRelay(io, sessions, signer, rateLimits);
+  const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
+  app.use(securityHeaders(security));
 
   app.get('/healthz', async (_req, res) => {
     try {
@@ -107,7 +126,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     res.type('application/fhir+json; charset=utf-8').send(JSON.stringify(srsQuestionnaire(baseUrlOf(req, options.publicUrl))));
   });
 
-  app.use('/api', express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, publicUrl: options.publicUrl }));
+  app.use('/api', apiCors(options.allowedOrigins), apiRateLimit(rateLimits.http), express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, publicUrl: options.publicUrl }));
   app.use(pagesRoutes({ demoApiKey: options.demoApiKey }));
   app.use((_req, res) => sendError(res, 'notFound', 'no such page'));
   app.use(jsonErrorHandler);
@@ -129,10 +148,12 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     },
     async close() {
       await webhooks?.stop();
+      relay.close();
       io.disconnectSockets(true);
       await new Promise<void>((resolve) => {
         void io.close(() => resolve());
       });
+      await redis?.close();
     },
   };
 }

@@ -103,6 +103,17 @@ describe.each(dialects)('crash: kill -9 while clients submit ($name)', (dialect)
     const env = { ...dialect.env(dataDir), SRS_API_KEY: API_KEY };
     server = await startServerProcess(env);
     const sessions = await createSessions(server, SESSIONS);
+    // Each therapist starts the rating, as at the end of a meeting.
+    await Promise.all(
+      sessions.map(async (session) => {
+        const therapist = connect(server as ServerProcess, session.therapist.token);
+        sockets.push(therapist);
+        await stateOnJoin(therapist);
+        const ack = await therapist.emitWithAck('rating:start', {});
+        expect(ack.ok).toBe(true);
+        therapist.disconnect();
+      }),
+    );
     const clients = sessions.map((session) => connect(server as ServerProcess, session.client.token));
     sockets.push(...clients);
     await Promise.all(clients.map(stateOnJoin));

@@ -12,9 +12,9 @@ import {
   type Result,
   type Role,
   type SessionStatus,
+  type Visibility,
 } from '../shared/protocol.ts';
-import { emptyMarks, scoreRating, type PartialMarks, type ScoringOptions } from '../shared/scoring.ts';
-import type { ItemId } from '../shared/instruments.ts';
+import { scoreRating, type ScoringOptions } from '../shared/scoring.ts';
 import type { TokenSigner } from './tokens.ts';
 import { AlreadySubmittedError, type SessionRecord, type Store } from './store/store.ts';
 
@@ -41,8 +41,6 @@ export type SubmitOutcome = { ok: true; result: Result; created: boolean } | { o
 
 export class SessionService {
   readonly #options: SessionServiceOptions;
-  /** Live marks of each session on this node, while the client rates. */
-  readonly #liveMarks = new Map<string, Record<ItemId, number | null>>();
 
   constructor(options: SessionServiceOptions) {
     this.#options = options;
@@ -85,27 +83,15 @@ export class SessionService {
     return { session: { ...session, status }, result };
   }
 
-  marksOf(sessionId: string): PartialMarks {
-    return this.#liveMarks.get(sessionId) ?? emptyMarks();
-  }
-
-  recordMark(sessionId: string, item: ItemId, mm: number): void {
-    let marks = this.#liveMarks.get(sessionId);
-    if (!marks) {
-      marks = emptyMarks();
-      this.#liveMarks.set(sessionId, marks);
-    }
-    marks[item] = mm;
-  }
-
-  forgetMarks(sessionId: string): void {
-    this.#liveMarks.delete(sessionId);
+  async setVisibility(id: string, visibility: Visibility): Promise<SessionRecord | null> {
+    return this.store.setSessionVisibility(id, visibility);
   }
 
   async setStatus(id: string, status: SessionStatus): Promise<SessionRecord | null> {
-    const updated = await this.store.setSessionStatus(id, status, new Date().toISOString());
-    if (status === 'closed') this.forgetMarks(id);
-    return updated;
+    const current = await this.store.getSession(id);
+    // Closing twice keeps the first closing time.
+    if (current?.status === 'closed' && status === 'closed') return current;
+    return this.store.setSessionStatus(id, status, new Date().toISOString());
   }
 
   /**
@@ -147,7 +133,6 @@ export class SessionService {
           clientRef: session.clientRef,
           at: result.submittedAt,
         });
-        this.forgetMarks(sessionId);
         this.#options.onResultStored?.(saved.result);
       }
       return { ok: true, result: saved.result, created: saved.created };

@@ -15,6 +15,10 @@ export type Role = (typeof ROLES)[number];
 export const SESSION_STATUSES = ['waiting', 'open', 'submitted', 'closed'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
+/** Whether the therapist sees the client's marks as they are made, or only once submitted. */
+export const VISIBILITY_MODES = ['live', 'on-submit'] as const;
+export type Visibility = (typeof VISIBILITY_MODES)[number];
+
 export const ENTERED_BY = ['client', 'therapist'] as const;
 export type EnteredBy = (typeof ENTERED_BY)[number];
 
@@ -49,7 +53,11 @@ export type Presence = z.infer<typeof schemas.PresenceSchema>;
 export type SessionState = z.infer<typeof schemas.SessionStateSchema>;
 export type CreateSessionBody = z.input<typeof schemas.CreateSessionBodySchema>;
 
+export type VisibilityChange = z.infer<typeof schemas.VisibilityChangeSchema>;
+export type RatingActivity = z.infer<typeof schemas.RatingActivitySchema>;
+
 export type SubmitAck = Ack<{ result: Result }>;
+export type HistoryAck = Ack<{ results: Result[] }>;
 export type EmptyAck = Ack;
 
 export interface ClientToServerEvents {
@@ -61,6 +69,10 @@ export interface ClientToServerEvents {
   'rating:start': (payload: Record<string, never>, ack: (response: EmptyAck) => void) => void;
   /** Therapist only: withdraws the form. */
   'rating:withdraw': (payload: Record<string, never>, ack: (response: EmptyAck) => void) => void;
+  /** Client only: show the marks live (default) or only once submitted. */
+  'rating:visibility': (payload: VisibilityChange, ack: (response: EmptyAck) => void) => void;
+  /** Therapist only: this client's stored results, oldest first (for the trend). */
+  'history:read': (payload: Record<string, never>, ack: (response: HistoryAck) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -68,6 +80,8 @@ export interface ServerToClientEvents {
   'mark:moved': (payload: MarkMove) => void;
   'rating:submitted': (payload: { result: Result }) => void;
   presence: (presence: Presence) => void;
+  /** To the therapist while the client rates privately: how many lines are marked, never the values. */
+  'rating:activity': (activity: RatingActivity) => void;
   /** A refused event that had no ack to answer through. */
   'srs:error': (error: ProtocolError) => void;
 }

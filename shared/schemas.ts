@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { INSTRUMENT_IDS, SRS_ITEM_IDS } from './instruments.ts';
 import { BANDS, MM_MAX, MM_MIN } from './scoring.ts';
-import { ENTERED_BY, PROTOCOL_VERSION, ROLES, SESSION_STATUSES } from './protocol.ts';
+import { ENTERED_BY, PROTOCOL_VERSION, ROLES, SESSION_STATUSES, VISIBILITY_MODES } from './protocol.ts';
 
 export const MmSchema = z.int().min(MM_MIN).max(MM_MAX);
 export const ItemIdSchema = z.enum(SRS_ITEM_IDS);
@@ -59,10 +59,16 @@ export const ResultSchema = z.strictObject({
 
 export const PresenceSchema = z.strictObject({ client: z.boolean(), therapist: z.boolean() });
 
+export const VisibilitySchema = z.enum(VISIBILITY_MODES);
+export const VisibilityChangeSchema = z.strictObject({ visibility: VisibilitySchema });
+export const RatingActivitySchema = z.strictObject({ marked: z.int().min(0).max(SRS_ITEM_IDS.length) });
+
 export const SessionStateSchema = z.strictObject({
   sessionId: z.string(),
   instrument: InstrumentIdSchema,
   status: z.enum(SESSION_STATUSES),
+  /** With `on-submit`, the therapist's copy carries no marks until the result. */
+  visibility: VisibilitySchema,
   marks: PartialMarksSchema,
   result: ResultSchema.nullable(),
   presence: PresenceSchema,

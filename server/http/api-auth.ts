@@ -32,7 +32,10 @@ export async function identifyCaller(req: Request, res: Response, store: Store, 
   if (key) return { kind: 'platform', label: key.label };
   if (bearer.split('.').length === 3) {
     try {
-      return { kind: 'token', claims: await signer.verify(bearer) };
+      const claims = await signer.verify(bearer);
+      // Closing a session ends its tokens, for the API as for the live relay.
+      const session = await store.getSession(claims.sid);
+      if (session && session.status !== 'closed') return { kind: 'token', claims };
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
     }

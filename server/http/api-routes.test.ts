@@ -79,7 +79,8 @@ describe('platform API', () => {
     it('reads a session, and its result once submitted', async () => {
       const created = await server.createSession('c9');
       let response = await server.api(`/api/sessions/${created.sessionId}`);
-      expect(await response.json()).toMatchObject({ id: created.sessionId, clientRef: 'c9', status: 'open', result: null });
+      expect(await response.json()).toMatchObject({ id: created.sessionId, clientRef: 'c9', status: 'waiting', result: null });
+      await server.startRating(created);
       const client = await server.join(created.client.token);
       const ack = await client.emitWithAck('rating:submit', { submissionId: 'sub-read-01', marks: { relationship: 100, goals: 100, approach: 90, overall: 99 } });
       expect(ack.ok).toBe(true);
@@ -109,6 +110,7 @@ describe('platform API', () => {
       for (const [index, goals] of [50, 80, 100].entries()) {
         const created = await server.createSession('c11');
         lastTherapistToken = created.therapist.token;
+        await server.startRating(created);
         const client = await server.join(created.client.token);
         const ack = await client.emitWithAck('rating:submit', { submissionId: `sub-list-${index}0`, marks: { relationship: 100, goals, approach: 100, overall: 100 } });
         if (ack.ok) totals.push(ack.result.totalMm);

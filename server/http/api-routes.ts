@@ -26,7 +26,8 @@ const EXPORT_FORMATS = ['json', 'csv', 'fhir'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export function baseUrlOf(req: Request, publicUrl: string | undefined): string {
-  return (publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`).replace(/\/+$/, '');
+  // req.host follows X-Forwarded-Host only when the proxy is trusted (SRS_TRUST_PROXY).
+  return (publicUrl ?? `${req.protocol}://${req.host ?? 'localhost'}`).replace(/\/+$/, '');
 }
 
 export function apiRoutes({ sessions, signer, relay, publicUrl }: ApiRoutesOptions): Router {

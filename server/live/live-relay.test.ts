@@ -21,7 +21,7 @@ describe('live relay', () => {
   beforeEach(async () => {
     server = await startTestServer();
     tokens = await server.createSession('client-7');
-    therapist = await server.join(tokens.therapist.token);
+    therapist = await server.startRating(tokens);
     client = await server.join(tokens.client.token);
   });
 

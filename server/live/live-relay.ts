@@ -1,65 +1,85 @@
 /**
- * The live relay: Socket.IO namespace `/srs`, one room per session. Every payload is parsed with
- * the shared schemas before anything is done with it; a refusal is an error ack (or an
- * `srs:error` event for volatile messages), never a crash.
+ * The live relay: Socket.IO namespace `/srs`, a room per session and one per role in it. Every
+ * payload is parsed with the shared schemas before anything is done with it; a refusal is an
+ * error ack (or an `srs:error` event for volatile messages), never a crash. With several nodes,
+ * rooms span nodes through the adapter and session changes reach the other nodes' caches as
+ * server-side events.
  */
 import type { Namespace, Server, Socket } from 'socket.io';
-import type { z } from 'zod';
 import {
-  ERROR_CODES,
   NAMESPACE,
   type ClientToServerEvents,
-  type ErrorCode,
-  type ProtocolError,
   type Result,
+  type Role,
   type ServerToClientEvents,
   type SessionState,
+  type SessionStatus,
   type SocketData,
+  type Visibility,
 } from '../../shared/protocol.ts';
-import { EmptyPayloadSchema, MarkMoveSchema, RatingSubmitSchema } from '../../shared/schemas.ts';
 import { emptyMarks } from '../../shared/scoring.ts';
 import type { SessionService } from '../sessions.ts';
-import { authenticateSocket } from './socket-auth.ts';
 import type { TokenSigner } from '../tokens.ts';
+import { registerHandlers } from './live-handlers.ts';
+import { LiveSessions, markedCount, marksOf, type LiveSession } from './live-sessions.ts';
+import { MarkForwarder } from './mark-forwarder.ts';
+import { authenticateSocket } from './socket-auth.ts';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from './token-bucket.ts';
+import { scheduleTokenExpiry } from './token-expiry.ts';
 
-export type SrsServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-export type SrsNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-type SrsSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+/** A change of a session that every node applies to its cache. */
+export interface SessionUpdate {
+  readonly sessionId: string;
+  readonly status: SessionStatus;
+  readonly visibility: Visibility;
+  readonly result: Result | null;
+  readonly clearMarks: boolean;
+}
 
-const KNOWN_EVENTS: ReadonlySet<string> = new Set(['mark:move', 'rating:submit', 'rating:start', 'rating:withdraw']);
+export interface InterServerEvents {
+  'srs:session-update': (update: SessionUpdate) => void;
+  /** A therapist joined: the node holding the client's live marks replays them. */
+  'srs:replay-marks': (sessionId: string) => void;
+}
+
+export type SrsServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type SrsNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type SrsSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export function sessionRoom(sessionId: string): string {
   return `session:${sessionId}`;
 }
 
-export function therapistRoom(sessionId: string): string {
-  return `session:${sessionId}:therapist`;
+export function roleRoom(sessionId: string, role: Role): string {
+  return `session:${sessionId}:${role}`;
+}
+
+export interface RelayContext {
+  readonly namespace: SrsNamespace;
+  readonly sessions: SessionService;
+  readonly live: LiveSessions;
+  readonly forwarder: MarkForwarder;
+  readonly limits: RateLimits;
+  /** Applies a change here and on every other node, then sends each role its new state. */
+  update(live: LiveSession, change: Partial<Pick<SessionUpdate, 'status' | 'visibility' | 'result' | 'clearMarks'>>): Promise<void>;
+  /** Tells the therapist how many lines a privately rating client has marked. */
+  sendActivity(live: LiveSession): void;
 }
 
 export interface LiveRelay {
   readonly namespace: SrsNamespace;
-  /** Sends the full state to everyone in the session. */
-  broadcastState(sessionId: string): Promise<void>;
   /** Disconnects every socket of a session (it was closed). */
   disconnectSession(sessionId: string): void;
+  close(): void;
 }
 
-export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer: TokenSigner): LiveRelay {
+export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer: TokenSigner, limits: RateLimits = DEFAULT_RATE_LIMITS): LiveRelay {
   const namespace: SrsNamespace = io.of(NAMESPACE);
-  namespace.use(authenticateSocket(sessions, signer));
-
-  async function stateOf(sessionId: string): Promise<SessionState | null> {
-    const current = await sessions.get(sessionId);
-    if (!current) return null;
-    return {
-      sessionId,
-      instrument: current.session.instrument,
-      status: current.session.status,
-      marks: current.result ? marksOfResult(current.result.items) : { ...sessions.marksOf(sessionId) },
-      result: current.result,
-      presence: await presenceOf(sessionId),
-    };
-  }
+  const live = new LiveSessions(sessions);
+  const forwarder = new MarkForwarder((sessionId, mark) => namespace.to(roleRoom(sessionId, 'therapist')).emit('mark:moved', mark));
+  const sweeper = setInterval(() => forwarder.sweep(), 60_000);
+  sweeper.unref();
+  namespace.use(authenticateSocket(live, signer));
 
   async function presenceOf(sessionId: string): Promise<SessionState['presence']> {
     const sockets = await namespace.in(sessionRoom(sessionId)).fetchSockets();
@@ -69,124 +89,115 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
     };
   }
 
-  async function broadcastPresence(sessionId: string): Promise<void> {
-    namespace.to(sessionRoom(sessionId)).emit('presence', await presenceOf(sessionId));
+  function stateFor(session: LiveSession, role: Role, presence: SessionState['presence']): SessionState {
+    // A client who chose to show the marks only on submission: the therapist's copy carries none.
+    const hidden = role === 'therapist' && session.visibility === 'on-submit' && session.result === null;
+    return {
+      sessionId: session.sessionId,
+      instrument: session.instrument,
+      status: session.status,
+      visibility: session.visibility,
+      marks: hidden ? emptyMarks() : { ...session.marks },
+      result: session.result,
+      presence,
+    };
   }
 
-  async function broadcastState(sessionId: string): Promise<void> {
-    const state = await stateOf(sessionId);
-    if (state) namespace.to(sessionRoom(sessionId)).emit('session:state', state);
+  async function broadcastState(session: LiveSession): Promise<void> {
+    const presence = await presenceOf(session.sessionId);
+    for (const role of ['client', 'therapist'] as const) {
+      namespace.to(roleRoom(session.sessionId, role)).emit('session:state', stateFor(session, role, presence));
+    }
   }
+
+  function apply(update: SessionUpdate): LiveSession | undefined {
+    const session = live.peek(update.sessionId);
+    if (!session) return undefined;
+    session.status = update.status;
+    session.visibility = update.visibility;
+    session.result = update.result;
+    if (update.result) session.marks = marksOf(update.result);
+    else if (update.clearMarks) session.marks = emptyMarks();
+    if (update.status !== 'open') forwarder.discard(update.sessionId);
+    return session;
+  }
+
+  namespace.on('srs:session-update', (update) => {
+    apply(update);
+  });
+
+  namespace.on('srs:replay-marks', (sessionId) => {
+    const session = live.peek(sessionId);
+    if (!session || session.status !== 'open' || session.result) return;
+    if (session.visibility === 'on-submit') return context.sendActivity(session);
+    for (const [item, mm] of Object.entries(session.marks)) {
+      if (mm !== null) namespace.to(roleRoom(sessionId, 'therapist')).emit('mark:moved', { item: item as keyof typeof session.marks, mm });
+    }
+  });
+
+  const context: RelayContext = {
+    namespace,
+    sessions,
+    live,
+    forwarder,
+    limits,
+    async update(session, change) {
+      const update: SessionUpdate = {
+        sessionId: session.sessionId,
+        status: change.status ?? session.status,
+        visibility: change.visibility ?? session.visibility,
+        result: change.result ?? session.result,
+        clearMarks: change.clearMarks ?? false,
+      };
+      apply(update);
+      namespace.serverSideEmit('srs:session-update', update);
+      await broadcastState(session);
+    },
+    sendActivity(session) {
+      namespace.to(roleRoom(session.sessionId, 'therapist')).emit('rating:activity', { marked: markedCount(session.marks) });
+    },
+  };
 
   namespace.on('connection', (socket: SrsSocket) => {
     const { sessionId, role } = socket.data;
-    void socket.join(role === 'therapist' ? [sessionRoom(sessionId), therapistRoom(sessionId)] : sessionRoom(sessionId));
-    registerHandlers(socket);
-    void guard(socket, async () => {
-      const state = await stateOf(sessionId);
-      if (state) socket.emit('session:state', state);
-      await broadcastPresence(sessionId);
+    void socket.join([sessionRoom(sessionId), roleRoom(sessionId, role)]);
+    registerHandlers(socket, context);
+    scheduleTokenExpiry(socket);
+    void guarded(async () => {
+      const session = live.peek(sessionId) ?? (await live.load(sessionId));
+      if (!session) return;
+      const presence = await presenceOf(sessionId);
+      socket.emit('session:state', stateFor(session, role, presence));
+      socket.to(sessionRoom(sessionId)).emit('presence', presence);
+      if (role === 'therapist') namespace.serverSideEmit('srs:replay-marks', sessionId);
     });
     socket.on('disconnect', () => {
-      void guard(socket, () => broadcastPresence(sessionId));
+      if (!namespace.adapter.rooms.get(sessionRoom(sessionId))?.size) {
+        live.forget(sessionId);
+        forwarder.discard(sessionId);
+      }
+      void guarded(async () => {
+        namespace.to(sessionRoom(sessionId)).emit('presence', await presenceOf(sessionId));
+      });
     });
   });
 
-  function registerHandlers(socket: SrsSocket): void {
-    const { sessionId, role } = socket.data;
-
-    socket.on('mark:move', (payload) => {
-      if (role !== 'client') return refuseEvent(socket, ERROR_CODES.forbidden, 'only the client moves marks');
-      const parsed = MarkMoveSchema.safeParse(payload);
-      if (!parsed.success) return refuseEvent(socket, ERROR_CODES.invalidPayload, describe(parsed.error));
-      sessions.recordMark(sessionId, parsed.data.item, parsed.data.mm);
-      socket.to(therapistRoom(sessionId)).emit('mark:moved', parsed.data);
-    });
-
-    socket.on('rating:submit', (payload, ack) => {
-      void guard(socket, async () => {
-        const parsed = RatingSubmitSchema.safeParse(payload);
-        if (!parsed.success) return answer(ack, { ok: false, error: invalid(parsed.error) });
-        const outcome = await sessions.submit(sessionId, role, parsed.data);
-        if (!outcome.ok) return answer(ack, outcome);
-        answer(ack, { ok: true, result: outcome.result });
-        if (outcome.created) namespace.to(sessionRoom(sessionId)).emit('rating:submitted', { result: outcome.result });
-      }, ack);
-    });
-
-    for (const [event, status] of [['rating:start', 'open'], ['rating:withdraw', 'waiting']] as const) {
-      socket.on(event, (payload, ack) => {
-        void guard(socket, async () => {
-          if (role !== 'therapist') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the therapist starts or withdraws the rating'));
-          const parsed = EmptyPayloadSchema.safeParse(payload);
-          if (!parsed.success) return answer(ack, { ok: false, error: invalid(parsed.error) });
-          const current = await sessions.get(sessionId);
-          if (!current) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
-          if (current.session.status === 'submitted' || current.session.status === 'closed') {
-            return answer(ack, refusal(ERROR_CODES.alreadySubmitted, `the rating is already ${current.session.status}`));
-          }
-          await sessions.setStatus(sessionId, status);
-          if (status === 'waiting') sessions.forgetMarks(sessionId);
-          answer(ack, { ok: true });
-          await broadcastState(sessionId);
-        }, ack);
-      });
-    }
-
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (KNOWN_EVENTS.has(event)) return;
-      const error = { code: ERROR_CODES.unknownEvent, message: 'unknown event' } as const;
-      const last = args.at(-1);
-      if (typeof last === 'function') answer(last, { ok: false, error });
-      else socket.emit('srs:error', error);
-    });
-  }
-
   return {
     namespace,
-    broadcastState,
     disconnectSession(sessionId: string) {
       namespace.in(sessionRoom(sessionId)).disconnectSockets(true);
+    },
+    close() {
+      clearInterval(sweeper);
+      forwarder.close();
     },
   };
 }
 
-function marksOfResult(items: Result['items']): SessionState['marks'] {
-  const marks = emptyMarks();
-  for (const item of items) marks[item.id] = item.mm;
-  return marks;
-}
-
-/** Calls an ack only if the peer sent one: a payload without a callback must not crash the server. */
-function answer(ack: unknown, response: unknown): void {
-  if (typeof ack === 'function') (ack as (value: unknown) => void)(response);
-}
-
-function refusal(code: ErrorCode, message: string): { ok: false; error: ProtocolError } {
-  return { ok: false, error: { code, message } };
-}
-
-function refuseEvent(socket: SrsSocket, code: ErrorCode, message: string): void {
-  socket.emit('srs:error', { code, message });
-}
-
-function invalid(error: z.ZodError): ProtocolError {
-  return { code: ERROR_CODES.invalidPayload, message: describe(error) };
-}
-
-function describe(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid payload';
-  const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  return `${path}${issue.message}`.slice(0, 200);
-}
-
-/** Runs a handler; an unexpected failure becomes an INTERNAL error ack and a log line without clinical data. */
-async function guard(socket: SrsSocket, run: () => Promise<void>, ack?: unknown): Promise<void> {
+async function guarded(run: () => Promise<void>): Promise<void> {
   try {
     await run();
   } catch (error) {
-    console.error(`srs-live: handler failed for session ${socket.data.sessionId}: ${(error as Error).name}`);
-    answer(ack, refusal(ERROR_CODES.internal, 'the server could not complete this request'));
+    console.error(`srs-live: live relay task failed: ${(error as Error).name}`);
   }
 }

@@ -6,7 +6,7 @@
 import type { ExtendedError, Socket } from 'socket.io';
 import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode } from '../../shared/protocol.ts';
 import { HandshakeAuthSchema } from '../../shared/schemas.ts';
-import type { SessionService } from '../sessions.ts';
+import type { LiveSessions } from './live-sessions.ts';
 import { TokenError, type TokenSigner } from '../tokens.ts';
 
 export function handshakeError(code: ErrorCode, message: string): ExtendedError {
@@ -15,7 +15,7 @@ export function handshakeError(code: ErrorCode, message: string): ExtendedError 
   return error;
 }
 
-export function authenticateSocket(sessions: SessionService, signer: TokenSigner) {
+export function authenticateSocket(live: LiveSessions, signer: TokenSigner) {
   return (socket: Socket, next: (error?: ExtendedError) => void): void => {
     void (async () => {
       const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
@@ -28,9 +28,10 @@ export function authenticateSocket(sessions: SessionService, signer: TokenSigner
       }
       try {
         const claims = await signer.verify(auth.data.token);
-        const current = await sessions.get(claims.sid);
-        if (!current) return next(handshakeError(ERROR_CODES.notFound, 'this session does not exist'));
-        if (current.session.status === 'closed') return next(handshakeError(ERROR_CODES.sessionClosed, 'this session has ended'));
+        // Loading the session here also primes this node's cache before the first live mark.
+        const session = await live.load(claims.sid);
+        if (!session) return next(handshakeError(ERROR_CODES.notFound, 'this session does not exist'));
+        if (session.status === 'closed') return next(handshakeError(ERROR_CODES.sessionClosed, 'this session has ended'));
         socket.data = { sessionId: claims.sid, role: claims.role, exp: claims.exp };
         next();
       } catch (error) {

@@ -1,5 +1,5 @@
 /** A store that keeps everything in memory: for tests that do not need durability. */
-import type { Result, SessionStatus } from '../../shared/protocol.ts';
+import type { Result, SessionStatus, Visibility } from '../../shared/protocol.ts';
 import { AlreadySubmittedError, type ApiKeyRecord, type AuditEntry, type PendingWebhook, type NewSession, type SavedResult, type SessionRecord, type Store } from './store.ts';
 
 export class MemoryStore implements Store {
@@ -11,13 +11,21 @@ export class MemoryStore implements Store {
   readonly #apiKeys = new Map<string, ApiKeyRecord>();
 
   async createSession(session: NewSession): Promise<SessionRecord> {
-    const record: SessionRecord = { ...session, closedAt: null };
+    const record: SessionRecord = { ...session, visibility: 'live', closedAt: null };
     this.#sessions.set(record.id, record);
     return record;
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
     return this.#sessions.get(id) ?? null;
+  }
+
+  async setSessionVisibility(id: string, visibility: Visibility): Promise<SessionRecord | null> {
+    const current = this.#sessions.get(id);
+    if (!current) return null;
+    const updated: SessionRecord = { ...current, visibility };
+    this.#sessions.set(id, updated);
+    return updated;
   }
 
   async setSessionStatus(id: string, status: SessionStatus, at: string): Promise<SessionRecord | null> {

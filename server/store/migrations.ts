@@ -94,8 +94,18 @@ function initial(dialect: SqlDialectName): Migration {
   };
 }
 
+/** The client's choice to show marks live or only on submission, kept across restarts. */
+const sessionVisibility: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .alterTable('sessions')
+      .addColumn('visibility', 'text', (col) => col.notNull().defaultTo('live'))
+      .execute();
+  },
+};
+
 export function migrationsFor(dialect: SqlDialectName): Record<string, Migration> {
-  return { '0001_initial': initial(dialect) };
+  return { '0001_initial': initial(dialect), '0002_session_visibility': sessionVisibility };
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { Generated } from 'kysely';
 import type { InstrumentId } from '../../shared/instruments.ts';
-import type { EnteredBy, SessionStatus } from '../../shared/protocol.ts';
+import type { EnteredBy, SessionStatus, Visibility } from '../../shared/protocol.ts';
 import type { Band } from '../../shared/scoring.ts';
 
 export interface SessionsTable {
@@ -15,6 +15,8 @@ export interface SessionsTable {
   therapist_ref: string | null;
   instrument: InstrumentId;
   status: SessionStatus;
+  /** Added by migration 0002; defaults to 'live'. */
+  visibility: Generated<Visibility>;
   created_at: string;
   closed_at: string | null;
 }

@@ -4,7 +4,7 @@
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { SRS_ITEM_IDS, type ItemId } from '../../shared/instruments.ts';
-import type { Result, SessionStatus } from '../../shared/protocol.ts';
+import type { Result, SessionStatus, Visibility } from '../../shared/protocol.ts';
 import type { Database, ResultsTable, SessionsTable } from './sql-schema.ts';
 import {
   AlreadySubmittedError,
@@ -67,6 +67,11 @@ export class SqlStore implements Store {
 
   async getSession(id: string): Promise<SessionRecord | null> {
     const row = await this.#db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toSession(row) : null;
+  }
+
+  async setSessionVisibility(id: string, visibility: Visibility): Promise<SessionRecord | null> {
+    const row = await this.#db.updateTable('sessions').set({ visibility }).where('id', '=', id).returningAll().executeTakeFirst();
     return row ? toSession(row) : null;
   }
 
@@ -205,6 +210,7 @@ function toSession(row: Selectable<SessionsTable>): SessionRecord {
     therapistRef: row.therapist_ref,
     instrument: row.instrument,
     status: row.status,
+    visibility: row.visibility,
     createdAt: row.created_at,
     closedAt: row.closed_at,
   };

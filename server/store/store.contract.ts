@@ -47,7 +47,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     describe('sessions', () => {
       it('creates a session and reads it back', async () => {
         const created = await store.createSession(newSession('s-1', 'client-a', { therapistRef: 'th-1', status: 'waiting' }));
-        expect(created).toEqual({ ...newSession('s-1', 'client-a', { therapistRef: 'th-1', status: 'waiting' }), closedAt: null });
+        expect(created).toEqual({ ...newSession('s-1', 'client-a', { therapistRef: 'th-1', status: 'waiting' }), visibility: 'live', closedAt: null });
         expect(await store.getSession('s-1')).toEqual(created);
         expect(await store.getSession('nope')).toBeNull();
       });
@@ -60,6 +60,14 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(closed).toMatchObject({ status: 'closed', closedAt: at(7) });
         expect(await store.getSession('s-1')).toEqual(closed);
         expect(await store.setSessionStatus('nope', 'closed', at(8))).toBeNull();
+      });
+
+      it('keeps the client\'s choice of visibility', async () => {
+        await store.createSession(newSession('s-1', 'client-a'));
+        expect(await store.setSessionVisibility('s-1', 'on-submit')).toMatchObject({ visibility: 'on-submit' });
+        expect(await store.getSession('s-1')).toMatchObject({ visibility: 'on-submit' });
+        expect(await store.setSessionVisibility('s-1', 'live')).toMatchObject({ visibility: 'live' });
+        expect(await store.setSessionVisibility('nope', 'live')).toBeNull();
       });
     });
 

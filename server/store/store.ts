@@ -10,7 +10,7 @@
  *   one is refused with AlreadySubmittedError.
  */
 import type { InstrumentId } from '../../shared/instruments.ts';
-import type { Result, SessionStatus } from '../../shared/protocol.ts';
+import type { Result, SessionStatus, Visibility } from '../../shared/protocol.ts';
 
 export interface SessionRecord {
   readonly id: string;
@@ -18,6 +18,8 @@ export interface SessionRecord {
   readonly therapistRef: string | null;
   readonly instrument: InstrumentId;
   readonly status: SessionStatus;
+  /** Whether the therapist sees the marks as they are made (`live`) or only the result. */
+  readonly visibility: Visibility;
   /** ISO 8601 timestamps. */
   readonly createdAt: string;
   readonly closedAt: string | null;
@@ -74,6 +76,7 @@ export interface Store {
   getSession(id: string): Promise<SessionRecord | null>;
   /** Sets the status; closing also sets closedAt. Resolves to the updated record, or null if unknown. */
   setSessionStatus(id: string, status: SessionStatus, at: string): Promise<SessionRecord | null>;
+  setSessionVisibility(id: string, visibility: Visibility): Promise<SessionRecord | null>;
   saveResult(result: Result): Promise<SavedResult>;
   getResult(sessionId: string): Promise<Result | null>;
   /** The client's results, oldest first (by submittedAt, then submissionId). */

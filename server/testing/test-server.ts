@@ -28,6 +28,8 @@ export interface TestServer {
   connect(token: string, auth?: Record<string, unknown>): TestSocket;
   /** Connects and resolves once connected (rejects with the connect_error). */
   join(token: string): Promise<TestSocket>;
+  /** Starts the rating as the therapist would (the session leaves `waiting`); resolves the therapist's socket. */
+  startRating(session: CreateSessionResponse): Promise<TestSocket>;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,16 @@ export async function startTestServer(options: Partial<AppOptions> = {}): Promis
         socket.once('connect', () => resolve(socket));
         socket.once('connect_error', reject);
       });
+    },
+    async startRating(session) {
+      const therapist = connect(session.therapist.token);
+      await new Promise<void>((resolve, reject) => {
+        therapist.once('connect', () => resolve());
+        therapist.once('connect_error', reject);
+      });
+      const ack = await therapist.emitWithAck('rating:start', {});
+      if (!ack.ok) throw new Error(`rating not started: ${ack.error.code}`);
+      return therapist;
     },
     async close() {
       for (const socket of sockets) socket.disconnect();

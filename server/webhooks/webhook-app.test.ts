@@ -36,6 +36,7 @@ describe('webhook from a running server', () => {
     const server: TestServer = await startTestServer({ webhook: { url: `http://127.0.0.1:${port}/hook`, secret: 'hook-secret-0123456789' } });
     closers.push(() => server.close());
     const created = await server.createSession('hook-client');
+    await server.startRating(created);
     const client = await server.join(created.client.token);
     const ack = await client.emitWithAck('rating:submit', { submissionId: 'sub-hook-001', marks: { relationship: 80, goals: 90, approach: 95, overall: 85 } });
     expect(ack.ok).toBe(true);

@@ -1,0 +1,130 @@
+/**
+ * The events a socket may send, each checked for role, rate and shape before it touches anything.
+ */
+import { ERROR_CODES, type ErrorCode } from '../../shared/protocol.ts';
+import { EmptyPayloadSchema, MarkMoveSchema, RatingSubmitSchema, VisibilityChangeSchema } from '../../shared/schemas.ts';
+import { answer, invalid, refusal } from './acks.ts';
+import type { RelayContext, SrsSocket } from './live-relay.ts';
+import { markedCount } from './live-sessions.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+const KNOWN_EVENTS: ReadonlySet<string> = new Set(['mark:move', 'rating:submit', 'rating:start', 'rating:withdraw', 'rating:visibility', 'history:read']);
+
+export function registerHandlers(socket: SrsSocket, context: RelayContext): void {
+  const { sessionId, role } = socket.data;
+  const { live, sessions, forwarder, limits } = context;
+  const markBucket = new TokenBucket(limits.marks.capacity, limits.marks.perSecond);
+  const requestBucket = new TokenBucket(limits.requests.capacity, limits.requests.perSecond);
+  let lastRateLimitNotice = 0;
+
+  function refuseEvent(code: ErrorCode, message: string): void {
+    socket.emit('srs:error', { code, message });
+  }
+
+  function overMarkLimit(): void {
+    // One notice a second at most: a flood must not turn into a flood of answers.
+    const now = Date.now();
+    if (now - lastRateLimitNotice < 1000) return;
+    lastRateLimitNotice = now;
+    refuseEvent(ERROR_CODES.rateLimited, 'too many marks: slow down');
+  }
+
+  /** Runs an acknowledged request within the rate limit; a failure becomes an INTERNAL refusal. */
+  function request(ack: unknown, run: () => Promise<void>): void {
+    if (!requestBucket.take()) return answer(ack, refusal(ERROR_CODES.rateLimited, 'too many requests: try again shortly'));
+    run().catch((error: unknown) => {
+      console.error(`srs-live: request failed in session ${sessionId}: ${(error as Error).name}`);
+      answer(ack, refusal(ERROR_CODES.internal, 'the server could not complete this request'));
+    });
+  }
+
+  socket.on('mark:move', (payload) => {
+    if (!markBucket.take()) return overMarkLimit();
+    if (role !== 'client') return refuseEvent(ERROR_CODES.forbidden, 'only the client moves marks');
+    const parsed = MarkMoveSchema.safeParse(payload);
+    if (!parsed.success) return refuseEvent(ERROR_CODES.invalidPayload, invalid(parsed.error).error.message);
+    const session = live.peek(sessionId);
+    if (!session || session.status !== 'open') {
+      return session?.status === 'waiting' || !session
+        ? refuseEvent(ERROR_CODES.notOpen, 'the rating has not been started')
+        : refuseEvent(ERROR_CODES.alreadySubmitted, `the rating is ${session.status}`);
+    }
+    const { item, mm } = parsed.data;
+    const markedBefore = session.visibility === 'on-submit' ? markedCount(session.marks) : 0;
+    session.marks[item] = mm;
+    if (session.visibility === 'live') forwarder.push(sessionId, item, mm);
+    else if (markedCount(session.marks) !== markedBefore) context.sendActivity(session);
+  });
+
+  socket.on('rating:submit', (payload, ack) => {
+    request(ack, async () => {
+      const parsed = RatingSubmitSchema.safeParse(payload);
+      if (!parsed.success) return answer(ack, invalid(parsed.error));
+      const outcome = await sessions.submit(sessionId, role, parsed.data);
+      if (!outcome.ok) return answer(ack, outcome);
+      answer(ack, { ok: true, result: outcome.result });
+      if (!outcome.created) return;
+      context.namespace.to(`session:${sessionId}`).emit('rating:submitted', { result: outcome.result });
+      const session = live.peek(sessionId) ?? (await live.load(sessionId));
+      if (session) await context.update(session, { status: 'submitted', result: outcome.result });
+    });
+  });
+
+  for (const [event, status] of [['rating:start', 'open'], ['rating:withdraw', 'waiting']] as const) {
+    socket.on(event, (payload, ack) => {
+      request(ack, async () => {
+        if (role !== 'therapist') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the therapist starts or withdraws the rating'));
+        const parsed = EmptyPayloadSchema.safeParse(payload);
+        if (!parsed.success) return answer(ack, invalid(parsed.error));
+        const session = await live.load(sessionId);
+        if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
+        if (session.status === 'submitted' || session.status === 'closed') {
+          return answer(ack, refusal(ERROR_CODES.alreadySubmitted, `the rating is already ${session.status}`));
+        }
+        await sessions.setStatus(sessionId, status);
+        answer(ack, { ok: true });
+        await context.update(session, { status, clearMarks: status === 'waiting' });
+      });
+    });
+  }
+
+  socket.on('rating:visibility', (payload, ack) => {
+    request(ack, async () => {
+      if (role !== 'client') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the client chooses who sees the marks'));
+      const parsed = VisibilityChangeSchema.safeParse(payload);
+      if (!parsed.success) return answer(ack, invalid(parsed.error));
+      const session = live.peek(sessionId) ?? (await live.load(sessionId));
+      if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
+      await sessions.setVisibility(sessionId, parsed.data.visibility);
+      answer(ack, { ok: true });
+      await context.update(session, { visibility: parsed.data.visibility });
+    });
+  });
+
+  socket.on('history:read', (payload, ack) => {
+    request(ack, async () => {
+      if (role !== 'therapist') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the therapist reads the history'));
+      const parsed = EmptyPayloadSchema.safeParse(payload);
+      if (!parsed.success) return answer(ack, invalid(parsed.error));
+      const session = live.peek(sessionId) ?? (await live.load(sessionId));
+      if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
+      const results = await sessions.store.listClientResults(session.clientRef);
+      await sessions.store.appendAudit({
+        actor: `therapist:${sessionId}`,
+        action: 'results.read',
+        sessionId,
+        clientRef: session.clientRef,
+        at: new Date().toISOString(),
+      });
+      answer(ack, { ok: true, results });
+    });
+  });
+
+  socket.onAny((event: string, ...args: unknown[]) => {
+    if (KNOWN_EVENTS.has(event)) return;
+    const error = { code: ERROR_CODES.unknownEvent, message: 'unknown event' } as const;
+    const last = args.at(-1);
+    if (typeof last === 'function') answer(last, { ok: false, error });
+    else refuseEvent(error.code, error.message);
+  });
+}

@@ -1,0 +1,39 @@
+/** A token bucket: `capacity` events at once, refilled at `refillPerSecond`. */
+export class TokenBucket {
+  #tokens: number;
+  #last: number;
+
+  constructor(
+    readonly capacity: number,
+    readonly refillPerSecond: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#tokens = capacity;
+    this.#last = now();
+  }
+
+  /** Takes one token; false when the bucket is empty (the event is over the limit). */
+  take(): boolean {
+    const now = this.now();
+    this.#tokens = Math.min(this.capacity, this.#tokens + ((now - this.#last) / 1000) * this.refillPerSecond);
+    this.#last = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}
+
+export interface RateLimits {
+  /** Live marks per socket: a drag sends at most one per line per frame (4 × 60/s). */
+  readonly marks: { readonly capacity: number; readonly perSecond: number };
+  /** Submissions (including retries), starts, withdrawals and reads per socket. */
+  readonly requests: { readonly capacity: number; readonly perSecond: number };
+  /** Platform API requests per client address. */
+  readonly http: { readonly capacity: number; readonly perSecond: number };
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  marks: { capacity: 400, perSecond: 250 },
+  requests: { capacity: 20, perSecond: 2 },
+  http: { capacity: 120, perSecond: 20 },
+};
