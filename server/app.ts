@@ -96,7 +96,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     serveClient: false,
     allowRequest: allowSocketRequest(options.allowedOrigins),
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
-    adapter: redis ? createRedisStreamsAdapter(redis.client, { streamName: 'srs-live', onlyPlaintext: true }) : LiveMarksAdapter,
+    adapter: redis ? createRedisStreamsAdapter(redis.client, { streamName: 'srs-live', onlyPlaintext: true, heartbeatInterval: 2_000, heartbeatTimeout: 6_000 }) : LiveMarksAdapter,
   });
   const relay = attachLiveRelay(io, sessions, signer, rateLimits);
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };

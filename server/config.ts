@@ -22,6 +22,11 @@ export interface Config {
   readonly tokenTtlSeconds: number;
   readonly trustProxy: boolean;
   readonly webhook: { readonly url: string; readonly secret: string } | undefined;
+  /** Browser origins allowed to open the WebSocket and call the API; undefined = any. */
+  readonly allowedOrigins: readonly string[] | undefined;
+  /** CSP frame-ancestors for the pages; undefined = the server itself and the allowed origins. */
+  readonly frameAncestors: readonly string[] | undefined;
+  readonly redisUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -44,6 +49,26 @@ function flag(env: Env, name: string): boolean | undefined {
   if (['1', 'true', 'on', 'yes'].includes(raw)) return true;
   if (['0', 'false', 'off', 'no'].includes(raw)) return false;
   throw new ConfigError(`${name} must be on or off`);
+}
+
+function list(env: Env, name: string, separator: RegExp): string[] | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  return raw.split(separator).map((part) => part.trim()).filter((part) => part.length > 0);
+}
+
+function origins(env: Env, name: string): string[] | undefined {
+  const values = list(env, name, /[\s,]+/);
+  for (const value of values ?? []) {
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      throw new ConfigError(`${name}: "${value}" is not an origin such as https://platform.example`);
+    }
+    if (parsed.origin !== value) throw new ConfigError(`${name}: "${value}" is not an origin (write ${parsed.origin})`);
+  }
+  return values;
 }
 
 export function readConfig(env: Env = process.env): Config {
@@ -72,5 +97,8 @@ export function readConfig(env: Env = process.env): Config {
     tokenTtlSeconds: integer(env, 'SRS_TOKEN_TTL_SECONDS', 12 * 3600, 60, 7 * 24 * 3600),
     trustProxy: flag(env, 'SRS_TRUST_PROXY') ?? false,
     webhook: webhookUrl && webhookSecret ? { url: webhookUrl, secret: webhookSecret } : undefined,
+    allowedOrigins: origins(env, 'SRS_ALLOWED_ORIGINS'),
+    frameAncestors: list(env, 'SRS_FRAME_ANCESTORS', /[\s,]+/),
+    redisUrl: env['REDIS_URL'] || undefined,
   };
 }

@@ -27,10 +27,14 @@ async function main(): Promise<void> {
     tokenTtlSeconds: config.tokenTtlSeconds,
     trustProxy: config.trustProxy,
     webhook: config.webhook,
+    allowedOrigins: config.allowedOrigins,
+    frameAncestors: config.frameAncestors,
+    redisUrl: config.redisUrl,
   });
   const address = await srs.listen(config.port, config.host);
   const base = config.publicUrl ?? `http://localhost:${address.port}`;
-  console.log(`srs-live listening on port ${address.port} (${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`})`);
+  const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
+  console.log(`srs-live listening on port ${address.port} (${storage}${config.redisUrl ? ', Redis adapter' : ''})`);
   if (demoApiKey) console.log(`Demo of a telehealth call: ${base}/`);
   if (embeddedKey) console.log(`Development API key: ${embeddedKey}`);
 

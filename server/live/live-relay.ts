@@ -46,6 +46,8 @@ export type SrsServer = Server<ClientToServerEvents, ServerToClientEvents, Inter
 export type SrsNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type SrsSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
+const PRESENCE_TIMEOUT_MS = 1_500;
+
 export function sessionRoom(sessionId: string): string {
   return `session:${sessionId}`;
 }
@@ -81,8 +83,16 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
   sweeper.unref();
   namespace.use(authenticateSocket(live, signer));
 
+  /**
+   * Who is connected, on any node. A node that died does not answer until the adapter's heartbeat
+   * gives up on it; meanwhile this node answers with what it knows rather than not at all.
+   */
   async function presenceOf(sessionId: string): Promise<SessionState['presence']> {
-    const sockets = await namespace.in(sessionRoom(sessionId)).fetchSockets();
+    const sockets = await namespace
+      .in(sessionRoom(sessionId))
+      .timeout(PRESENCE_TIMEOUT_MS)
+      .fetchSockets()
+      .catch(() => namespace.in(sessionRoom(sessionId)).local.fetchSockets());
     return {
       client: sockets.some((socket) => socket.data.role === 'client'),
       therapist: sockets.some((socket) => socket.data.role === 'therapist'),
