@@ -11,7 +11,9 @@ export default defineConfig({
     target: 'es2022',
     minify: true,
     // Library mode keeps whitespace for downstream bundlers; a script-tag bundle wants it gone.
-    rolldownOptions: { output: { minify: true } },
+    // Code shared by the entry and the lazily loaded therapist view stays in the entry, so a
+    // client page loads exactly one file.
+    rolldownOptions: { output: { minify: true }, preserveEntrySignatures: 'allow-extension' },
     lib: {
       entry: 'widget/index.ts',
       formats: ['es'],

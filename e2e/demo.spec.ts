@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { io } from 'socket.io-client';
 import { createSession, expect, expectNoAxeViolations, test } from './fixtures.ts';
 import { E2E_BASE_URL } from './e2e-config.ts';
 
@@ -9,6 +10,8 @@ test('the demo page starts a call with the two devices side by side', async ({ p
   await page.getByRole('button', { name: 'Start a demo call' }).click();
   const clientFrame = page.frameLocator('#client-frame');
   const therapistFrame = page.frameLocator('#therapist-frame');
+  await expect(clientFrame.locator('srs-rating [data-status]')).toHaveAttribute('data-status', 'waiting');
+  await therapistFrame.locator('srs-therapist [part=start]').click();
   await expect(clientFrame.locator('srs-rating [data-status]')).toHaveAttribute('data-status', 'open');
   await expect(therapistFrame.locator('srs-therapist [data-presence]')).toHaveAttribute('data-presence', 'true');
   await expect(page.locator('#client-link')).toHaveAttribute('href', /\/client#token=/);
@@ -27,6 +30,11 @@ test.describe('embedding on another origin', () => {
 
   test.beforeAll(async () => {
     const session = await createSession('e2e-embedded');
+    // The therapist starts the rating from another device (here, a socket of its own).
+    const therapist = io(`${E2E_BASE_URL}/srs`, { transports: ['websocket'], auth: { token: session.therapist.token, protocol: 1 }, forceNew: true });
+    const ack = (await therapist.emitWithAck('rating:start', {})) as { ok: boolean };
+    expect(ack.ok).toBe(true);
+    therapist.disconnect();
     // A platform's page: only the script tag and the element, served from another origin.
     const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Platform page</title></head><body><main>
 <h1>Your session</h1>

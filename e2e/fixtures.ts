@@ -51,6 +51,7 @@ export class ClientPage {
 
   /** Drags a line with the mouse from `from` to `to` (fractions of its length), in steps. */
   async drag(item: ItemId, from: number, to: number, steps = 8): Promise<void> {
+    await this.slider(item).scrollIntoViewIfNeeded();
     const box = await this.slider(item).boundingBox();
     if (!box) throw new Error(`no box for ${item}`);
     const y = box.y + box.height / 2;
@@ -96,6 +97,12 @@ export class TherapistPage {
   get presence(): Locator {
     return this.page.locator('srs-therapist [data-presence]');
   }
+
+  /** Starts the rating (sessions begin `waiting`) and waits until the server has opened it. */
+  async startRating(): Promise<void> {
+    await this.page.locator('srs-therapist [part=start]').click();
+    await expect(this.root).toHaveAttribute('data-status', 'open');
+  }
 }
 
 interface Fixtures {
@@ -114,8 +121,8 @@ export const test = base.extend<Fixtures>({
     await page.context().close();
   },
   client: async ({ browser, session, therapist }, use) => {
-    // The therapist's page opens first, as in a call where the therapist starts the rating.
-    await expect(therapist.root).toHaveAttribute('data-status', /open|waiting/);
+    // The therapist's page opens first, as in a call; tests start the rating when they need the form.
+    await expect(therapist.root).toHaveAttribute('data-status', /waiting|open/);
     const page = await openPage(browser, session.client.url);
     await use(new ClientPage(page));
     await page.context().close();

@@ -3,6 +3,11 @@ import { bandOf, formatCm } from '../shared/scoring.ts';
 import { ITEMS, expect, expectNoAxeViolations, test } from './fixtures.ts';
 
 test.describe('the client rates, the therapist watches', () => {
+  test.beforeEach(async ({ client, therapist }) => {
+    await expect(client.root).toHaveAttribute('data-status', 'waiting');
+    await therapist.startRating();
+  });
+
   test('marks made with the mouse and the keyboard appear on the therapist\'s view, then the result on both', async ({ client, therapist }) => {
     await expect(client.root).toHaveAttribute('data-status', 'open');
     await expect(therapist.presence).toHaveAttribute('data-presence', 'true');

@@ -84,7 +84,8 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
 
   const app = express();
   app.disable('x-powered-by');
-  if (options.trustProxy) app.set('trust proxy', true);
+  // One hop: the proxy in front. Trusting every hop would let a caller choose its own address.
+  if (options.trustProxy) app.set('trust proxy', 1);
   const httpServer = createServer(app);
   const rateLimits = options.rateLimits ?? DEFAULT_RATE_LIMITS;
   const redis = options.redisUrl ? await connectRedis(options.redisUrl) : undefined;
@@ -98,7 +99,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
     adapter: redis ? createRedisStreamsAdapter(redis.client, { streamName: 'srs-live', onlyPlaintext: true, heartbeatInterval: 2_000, heartbeatTimeout: 6_000 }) : LiveMarksAdapter,
   });
-  const relay = attachLiveRelay(io, sessions, signer, rateLimits);
+  const relay = attachLiveRelay(io, sessions, signer, { limits: rateLimits, clustered: redis !== undefined });
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
   app.use(securityHeaders(security));
 

@@ -124,6 +124,9 @@ export class SessionService {
     };
     try {
       const saved = await this.store.saveResult(result);
+      // submissionIds are unique across sessions: another session's id is not this session's retry,
+      // and answering with that session's result would disclose it.
+      if (saved.result.sessionId !== sessionId) return refuse(ERROR_CODES.invalidPayload, 'this submissionId is already used: make a new one');
       if (saved.created) {
         await this.store.setSessionStatus(sessionId, 'submitted', result.submittedAt);
         await this.store.appendAudit({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RatingSubmit, SubmitAck } from '../shared/protocol.ts';
-import { newSubmissionId, submitWithRetry, type SrsSocket } from './connection.ts';
+import { newSubmissionId, request, submitWithRetry, type SrsSocket } from './connection.ts';
 
 type Reply = (err: Error | null, ack?: SubmitAck) => void;
 
@@ -51,6 +51,27 @@ describe('submitWithRetry', () => {
     stop();
     calls[0]!.reply(new Error('operation has timed out'));
     expect(calls).toHaveLength(1);
+  });
+});
+
+describe('request', () => {
+  it('passes the answer on, and turns no answer into a refusal to show', () => {
+    const calls: { event: string; payload: unknown; timeout: number; reply: (err: Error | null, ack?: unknown) => void }[] = [];
+    const socket = {
+      timeout: (timeout: number) => ({
+        emit: (event: string, payload: unknown, reply: (err: Error | null, ack?: unknown) => void) => calls.push({ event, payload, timeout, reply }),
+      }),
+    } as unknown as SrsSocket;
+    const answers: unknown[] = [];
+    request(socket, 'rating:visibility', { visibility: 'on-submit' }, (ack) => answers.push(ack), 3000);
+    request(socket, 'rating:start', {}, (ack) => answers.push(ack));
+    expect(calls.map(({ event, payload, timeout }) => [event, payload, timeout])).toEqual([
+      ['rating:visibility', { visibility: 'on-submit' }, 3000],
+      ['rating:start', {}, 5000],
+    ]);
+    calls[0]!.reply(null, { ok: true });
+    calls[1]!.reply(new Error('operation has timed out'));
+    expect(answers).toEqual([{ ok: true }, { ok: false, error: { code: 'INTERNAL', message: 'The server did not answer. Please try again.' } }]);
   });
 });
 

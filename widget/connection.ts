@@ -6,7 +6,9 @@ import {
   NAMESPACE,
   PROTOCOL_VERSION,
   type ClientToServerEvents,
+  type EmptyAck,
   type ErrorCode,
+  type HistoryAck,
   type ProtocolError,
   type RatingSubmit,
   type ServerToClientEvents,
@@ -71,6 +73,34 @@ export function submitWithRetry(
   return () => {
     live = false;
   };
+}
+
+/** The acknowledged requests other than `rating:submit`, and what each answers. */
+interface Requests {
+  'rating:start': EmptyAck;
+  'rating:withdraw': EmptyAck;
+  'rating:visibility': EmptyAck;
+  'history:read': HistoryAck;
+}
+
+/**
+ * Emits an acknowledged request once. No answer within the timeout becomes a refusal, so the
+ * caller shows an error and the person can try again (these requests are not retried by themselves).
+ */
+export function request<E extends keyof Requests>(
+  socket: SrsSocket,
+  event: E,
+  payload: Parameters<ClientToServerEvents[E]>[0],
+  done: (ack: Requests[E]) => void,
+  timeoutMs = 5000,
+): void {
+  // Socket.IO's typed emit cannot follow a generic event name; the Requests map keeps callers exact.
+  const timed = socket.timeout(timeoutMs) as unknown as {
+    emit(event: E, payload: unknown, ack: (err: Error | null, ack: Requests[E]) => void): void;
+  };
+  timed.emit(event, payload, (err, ack) =>
+    done(err ? ({ ok: false, error: { code: 'INTERNAL', message: 'The server did not answer. Please try again.' } } as Requests[E]) : ack),
+  );
 }
 
 /** A client-made id for one submission: [A-Za-z0-9_-], 8–64 characters. */

@@ -1,4 +1,4 @@
-import { LitElement, html, type PropertyDeclarations } from 'lit';
+import { LitElement, html, type CSSResultGroup, type PropertyDeclarations } from 'lit';
 import type { ItemId } from '../shared/instruments.ts';
 import type { Presence, ProtocolError, Result, SessionState } from '../shared/protocol.ts';
 import { emptyMarks } from '../shared/scoring.ts';
@@ -31,7 +31,7 @@ const CONN_TEXT: Readonly<Record<ConnStatus, string>> = {
  * the submitted result and refusals.
  */
 export abstract class SessionElement extends LitElement {
-  static override styles = sessionStyles;
+  static override styles: CSSResultGroup = sessionStyles;
   static override properties: PropertyDeclarations = {
     server: {},
     token: {},

@@ -10,5 +10,8 @@ small,.q{color:var(--srs-muted,#57606a)}
 .box{padding:.75rem;border:2px solid;border-radius:6px}
 button{font:inherit;min-height:44px;padding:0 1.5rem;border:0;border-radius:6px;color:#fff;background:var(--srs-accent,#0550ae);cursor:pointer}
 button:disabled{opacity:.5;cursor:default}
+fieldset{margin:0 0 1rem;padding:.25rem .75rem;border:1px solid;border-radius:6px}
+fieldset label{display:flex;align-items:center;gap:.5rem;min-height:44px}
+fieldset input{width:1.25rem;height:1.25rem;margin:0}
 :focus-visible{outline:3px solid var(--srs-focus,#0550ae);outline-offset:2px}
 `;

@@ -1,8 +1,8 @@
 import { html } from 'lit';
 import { SRS, SRS_ITEM_IDS, type ItemId } from '../shared/instruments.ts';
-import type { SessionState } from '../shared/protocol.ts';
+import type { SessionState, Visibility } from '../shared/protocol.ts';
 import { isComplete } from '../shared/scoring.ts';
-import { newSubmissionId, submitWithRetry, type SrsSocket } from './connection.ts';
+import { newSubmissionId, request, submitWithRetry, type SrsSocket } from './connection.ts';
 import { SrsChangeEvent, SrsSubmitEvent, type VasInputEvent } from './events.ts';
 import { MarkCoalescer } from './mark-coalescer.ts';
 import { SessionElement, type MarkMap } from './session-element.ts';
@@ -13,9 +13,18 @@ const QUIET: Readonly<Record<string, string>> = {
   closed: 'This session has ended.',
 };
 
+/** The client's choice of when the therapist sees the marks. */
+const SHOW: readonly (readonly [Visibility, string])[] = [
+  ['live', 'as I make them'],
+  ['on-submit', 'only when I submit'],
+];
+
 /**
  * The client's form: four lines with no preset marks, and Submit once every line is marked.
- * Positions stream live to the therapist while the client drags; no numbers are shown.
+ * It appears only once the therapist starts the rating (a quiet waiting line until then) and
+ * goes back to waiting, marks dropped, if the therapist withdraws it. Positions stream live to
+ * the therapist while the client drags, unless the client chooses to show them only on
+ * submission; no numbers are shown.
  *
  * @fires srs-change - {@link SrsChangeEvent}: a line moved.
  * @fires srs-submit - {@link SrsSubmitEvent}: the server stored the rating.
@@ -23,6 +32,7 @@ const QUIET: Readonly<Record<string, string>> = {
  * @csspart base - The root container; `data-status` = connecting | waiting | open | submitted | closed.
  * @csspart connection - The connection line (`role="status"`, empty when connected).
  * @csspart error - The last error (`role="alert"`).
+ * @csspart visibility - The choice "show my marks as I make them / only when I submit"; `data-visibility` = live | on-submit.
  * @csspart submit - The Submit button.
  * @cssprop --srs-fg - Text colour.
  * @cssprop --srs-bg - Background.
@@ -30,9 +40,13 @@ const QUIET: Readonly<Record<string, string>> = {
  * @cssprop --srs-focus - Colour of the focus ring.
  */
 export class SrsRating extends SessionElement {
-  static override properties = { sending: { state: true } };
+  static override properties = { sending: { state: true }, choice: { state: true }, switching: { state: true } };
 
   private sending = false;
+  /** A visibility change awaits its ack: the lines wait too, so no mark overtakes a switch to private. */
+  private switching = false;
+  /** The visibility chosen here and not yet confirmed by a `session:state`. */
+  private choice: Visibility | null = null;
 
   private readonly coalescer = new MarkCoalescer<ItemId>((item, mm) =>
     this.socket?.volatile.emit('mark:move', { item, mm }),
@@ -47,7 +61,13 @@ export class SrsRating extends SessionElement {
 
   /** While the form is open, the marks made here win: the server may not have the latest yet. */
   protected override restore(state: SessionState): MarkMap {
-    if (state.status !== 'open') return { ...state.marks };
+    this.choice = null;
+    if (state.status !== 'open') {
+      // Withdrawn: a pending submission would only be refused, and the marks are dropped.
+      this.stopSubmit?.();
+      this.sending = false;
+      return { ...state.marks };
+    }
     const marks = { ...this.marks };
     for (const id of SRS_ITEM_IDS) marks[id] ??= state.marks[id];
     return marks;
@@ -72,6 +92,18 @@ export class SrsRating extends SessionElement {
     this.dispatchEvent(new SrsChangeEvent({ item, mm, marks: this.marks }));
   }
 
+  private show(visibility: Visibility): void {
+    if (!this.socket) return;
+    this.choice = visibility;
+    this.switching = true;
+    request(this.socket, 'rating:visibility', { visibility }, (ack) => {
+      this.switching = false;
+      if (ack.ok) return;
+      this.choice = null;
+      this.fail(ack.error);
+    });
+  }
+
   private submit(): void {
     const marks = this.marks;
     if (!this.socket || this.sending || !isComplete(marks)) return;
@@ -87,7 +119,15 @@ export class SrsRating extends SessionElement {
 
   private renderForm() {
     const complete = isComplete(this.marks);
-    return html`<p>${SRS.instruction}</p>
+    const shown = this.choice ?? this.session?.visibility ?? 'live';
+    return html`<fieldset part="visibility" data-visibility=${shown}>
+        <legend>Show my marks to my therapist:</legend>
+        ${SHOW.map(
+          ([value, text]) =>
+            html`<label><input type="radio" name="v" .checked=${shown === value} ?disabled=${this.sending} @change=${() => this.show(value)} />${text}</label>`,
+        )}
+      </fieldset>
+      <p>${SRS.instruction}</p>
       ${SRS.items.map(
         (it) =>
           html`<srs-vas-line
@@ -96,7 +136,7 @@ export class SrsRating extends SessionElement {
             .leftAnchor=${it.leftAnchor}
             .rightAnchor=${it.rightAnchor}
             .mm=${this.marks[it.id]}
-            ?readonly=${this.sending}
+            ?readonly=${this.sending || this.switching}
             @vas-input=${(e: VasInputEvent) => this.onInput(it.id, e)}
           ></srs-vas-line>`,
       )}

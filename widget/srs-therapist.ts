@@ -1,72 +1,82 @@
-import { html, nothing } from 'lit';
-import { SRS } from '../shared/instruments.ts';
-import { bandOf, DEFAULT_SCORING, formatCm, isComplete, partialTotalMm } from '../shared/scoring.ts';
-import type { SrsSocket } from './connection.ts';
-import { SessionElement } from './session-element.ts';
-import './vas-line.ts';
+import { adoptStyles, css } from 'lit';
+
+/** The view's public properties, forwarded from this element (see therapist/srs-therapist-view.ts). */
+interface ViewProperties {
+  server?: string;
+  token?: string;
+  flagBelow: number;
+  cutoff: number;
+  dropAlert: number;
+}
+
+const ATTRIBUTES = ['server', 'token', 'flag-below', 'cutoff', 'drop-alert'];
+
+/** The view's parts, exported so that `srs-therapist::part(…)` styles them from the page. */
+const PARTS = 'base,connection,error,controls,start,withdraw,intro,private,summary,entered-by,oral-toggle,oral,oral-submit,trend';
 
 /**
- * The therapist's live view: the client's marks move as the client drags, with each value in cm,
- * the running total, the band once every line is marked, and a prompt for each low item.
+ * `<srs-therapist>`: the therapist's live view, loaded on first use. A client's page loads the
+ * same script tag and must stay small, so this element is only a host: when it is first
+ * connected it imports the view (a separate chunk beside the bundle, fetched relative to it)
+ * and shows it in its shadow root. The custom element registry tells us about every use,
+ * wherever and whenever the element is added, shadow roots included.
+ *
+ * Attributes and properties: `server`, `token`, `flag-below` (mm), `cutoff` (mm, default 360),
+ * `drop-alert` (mm, default 10) — all passed to the view.
  *
  * @fires srs-error - {@link SrsErrorEvent}: a refusal (an event or the connection).
+ * @fires srs-submit - {@link SrsSubmitEvent}: the therapist's oral entry was stored.
  * @csspart base - The root container; `data-status` = connecting | waiting | open | submitted | closed.
- * @csspart connection - The connection line (`role="status"`, empty when connected).
- * @csspart error - The last error (`role="alert"`).
  * @csspart summary - The total and band (`role="status"`).
- * @cssprop --srs-fg - Text colour.
- * @cssprop --srs-bg - Background.
- * @cssprop --srs-flag-bg - Background of a flagged line.
+ * @csspart trend - The trend over sessions.
  */
-export class SrsTherapist extends SessionElement {
-  /** An item strictly below this many mm is highlighted with its discussion prompt. */
-  static override properties = { flagBelow: { type: Number, attribute: 'flag-below' } };
+export class SrsTherapist extends HTMLElement {
+  static readonly observedAttributes = ATTRIBUTES;
 
-  flagBelow = DEFAULT_SCORING.flagBelowMm;
+  declare server?: string;
+  declare token?: string;
+  declare flagBelow?: number;
+  declare cutoff?: number;
+  declare dropAlert?: number;
 
-  protected override listen(socket: SrsSocket): void {
-    socket.on('mark:moved', ({ item, mm }) => {
-      if (!this.result) this.marks = { ...this.marks, [item]: mm };
+  private readonly view = document.createElement('srs-therapist-view') as HTMLElement & Partial<ViewProperties>;
+  private loading = false;
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    adoptStyles(root, [css`:host{display:block}`]);
+    this.view.setAttribute('exportparts', PARTS);
+    // Shown until the view is defined; its shadow root then hides this text.
+    this.view.textContent = 'Loading…';
+    root.append(this.view);
+  }
+
+  connectedCallback(): void {
+    if (this.loading) return;
+    this.loading = true;
+    import('./therapist/srs-therapist-view.ts').catch(() => {
+      this.loading = false;
+      this.view.textContent = 'The therapist view could not be loaded. Please reload the page.';
     });
   }
 
-  override render() {
-    const { marks, result } = this;
-    const total = result ? result.totalMm : partialTotalMm(marks);
-    const band = result ? result.band : isComplete(marks) ? bandOf(total ?? 0) : null;
-    const client = this.presence.client;
-    return html`<div part="base" data-status=${this.status}>
-      ${this.renderConn()}
-      <p data-presence=${client}>${client ? 'Client connected' : 'Client not connected'}</p>
-      <details>
-        <summary>Introducing the scale</summary>
-        <p>${SRS.introScript}</p>
-      </details>
-      ${this.status === 'closed' ? html`<p class="q">This session has ended.</p>` : nothing}
-      ${SRS.items.map((it) => {
-        const mm = marks[it.id];
-        const flagged = mm !== null && mm < this.flagBelow;
-        return html`<srs-vas-line
-            data-item=${it.id}
-            .label=${it.label}
-            .leftAnchor=${it.leftAnchor}
-            .rightAnchor=${it.rightAnchor}
-            .mm=${mm}
-            readonly
-            show-value
-            ?flagged=${flagged}
-          ></srs-vas-line>
-          ${flagged ? html`<p class="q" data-prompt-for=${it.id}>Ask: ${it.discussionPrompt}</p>` : nothing}`;
-      })}
-      <p role="status" aria-live="polite" aria-atomic="true" part="summary" class="box">
-        ${result ? html`<strong data-state="submitted">Submitted.</strong> ` : nothing}Total
-        <strong data-total=${total ?? ''}>${total === null ? '—' : formatCm(total)}</strong> of 40${band
-          ? html`, <strong data-band=${band}>${band}</strong>`
-          : nothing}
-      </p>
-      <p><small>${SRS.attribution}</small></p>
-    </div>`;
+  attributeChangedCallback(name: string, _old: string | null, value: string | null): void {
+    if (value === null) this.view.removeAttribute(name);
+    else this.view.setAttribute(name, value);
   }
+}
+
+// The public properties pass straight through to the view (Lit keeps what is set before it upgrades).
+for (const name of ['server', 'token', 'flagBelow', 'cutoff', 'dropAlert'] as const) {
+  Object.defineProperty(SrsTherapist.prototype, name, {
+    get(this: { view: ViewProperties }) {
+      return this.view[name];
+    },
+    set(this: { view: ViewProperties }, value: never) {
+      this.view[name] = value;
+    },
+  });
 }
 
 customElements.define('srs-therapist', SrsTherapist);

@@ -38,6 +38,14 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
     });
   }
 
+  // An acknowledged request is (payload, ack). With the ack anywhere else (no payload, extra
+  // arguments) the handler would never answer it, and the peer would wait forever.
+  socket.use(([event, ...args], next) => {
+    const ack: unknown = args.at(-1);
+    if (event === 'mark:move' || !KNOWN_EVENTS.has(event) || typeof ack !== 'function' || args.length === 2) return next();
+    answer(ack, refusal(ERROR_CODES.invalidPayload, 'send one payload, then the acknowledgement'));
+  });
+
   socket.on('mark:move', (payload) => {
     if (!markBucket.take()) return overMarkLimit();
     if (role !== 'client') return refuseEvent(ERROR_CODES.forbidden, 'only the client moves marks');
@@ -95,7 +103,16 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
       if (!parsed.success) return answer(ack, invalid(parsed.error));
       const session = live.peek(sessionId) ?? (await live.load(sessionId));
       if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
-      await sessions.setVisibility(sessionId, parsed.data.visibility);
+      // Takes effect here at once: a mark that arrives while the choice is being stored must not
+      // reach the therapist of a client who has just chosen privacy.
+      const previous = session.visibility;
+      session.visibility = parsed.data.visibility;
+      try {
+        await sessions.setVisibility(sessionId, parsed.data.visibility);
+      } catch (error) {
+        session.visibility = previous;
+        throw error;
+      }
       answer(ack, { ok: true });
       await context.update(session, { visibility: parsed.data.visibility });
     });

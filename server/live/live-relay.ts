@@ -75,7 +75,15 @@ export interface LiveRelay {
   close(): void;
 }
 
-export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer: TokenSigner, limits: RateLimits = DEFAULT_RATE_LIMITS): LiveRelay {
+export interface LiveRelayOptions {
+  readonly limits?: RateLimits;
+  /** True when an adapter links several nodes: session changes are then told to the others. */
+  readonly clustered?: boolean;
+}
+
+export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer: TokenSigner, options: LiveRelayOptions = {}): LiveRelay {
+  const limits = options.limits ?? DEFAULT_RATE_LIMITS;
+  const tellOtherNodes: SrsNamespace['serverSideEmit'] = options.clustered ? (...args) => namespace.serverSideEmit(...args) : () => true;
   const namespace: SrsNamespace = io.of(NAMESPACE);
   const live = new LiveSessions(sessions);
   const forwarder = new MarkForwarder((sessionId, mark) => namespace.to(roleRoom(sessionId, 'therapist')).emit('mark:moved', mark));
@@ -160,7 +168,7 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
         clearMarks: change.clearMarks ?? false,
       };
       apply(update);
-      namespace.serverSideEmit('srs:session-update', update);
+      tellOtherNodes('srs:session-update', update);
       await broadcastState(session);
     },
     sendActivity(session) {
@@ -179,7 +187,7 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
       const presence = await presenceOf(sessionId);
       socket.emit('session:state', stateFor(session, role, presence));
       socket.to(sessionRoom(sessionId)).emit('presence', presence);
-      if (role === 'therapist') namespace.serverSideEmit('srs:replay-marks', sessionId);
+      if (role === 'therapist') tellOtherNodes('srs:replay-marks', sessionId);
     });
     socket.on('disconnect', () => {
       if (!namespace.adapter.rooms.get(sessionRoom(sessionId))?.size) {

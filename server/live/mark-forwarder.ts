@@ -68,6 +68,12 @@ export class MarkForwarder {
   #flush(sessionId: string): void {
     const session = this.#sessions.get(sessionId);
     if (!session) return;
+    // Timers may fire a little early by this clock (libuv measures from its cached loop time): wait out the frame.
+    const early = session.lastSentAt + this.frameMs - this.now();
+    if (early > 0) {
+      session.timer = setTimeout(() => this.#flush(sessionId), early);
+      return;
+    }
     session.timer = null;
     session.lastSentAt = this.now();
     const pending = [...session.pending];

@@ -28,12 +28,13 @@ export interface RateLimits {
   readonly marks: { readonly capacity: number; readonly perSecond: number };
   /** Submissions (including retries), starts, withdrawals and reads per socket. */
   readonly requests: { readonly capacity: number; readonly perSecond: number };
-  /** Platform API requests per client address. */
+  /** Platform API requests per client address (the proxy's client, with SRS_TRUST_PROXY). */
   readonly http: { readonly capacity: number; readonly perSecond: number };
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   marks: { capacity: 400, perSecond: 250 },
   requests: { capacity: 20, perSecond: 2 },
-  http: { capacity: 120, perSecond: 20 },
+  // A platform's back end creates every session from one address: generous, but bounded.
+  http: { capacity: 600, perSecond: 100 },
 };
