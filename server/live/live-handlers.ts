@@ -3,6 +3,7 @@
  */
 import { ERROR_CODES, type ErrorCode } from '../../shared/protocol.ts';
 import { EmptyPayloadSchema, MarkMoveSchema, RatingSubmitSchema, VisibilityChangeSchema } from '../../shared/schemas.ts';
+import { asMarkMove } from '../../shared/fast-guards.ts';
 import { answer, invalid, refusal } from './acks.ts';
 import type { RelayContext, SrsSocket } from './live-relay.ts';
 import { markedCount } from './live-sessions.ts';
@@ -49,15 +50,16 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
   socket.on('mark:move', (payload) => {
     if (!markBucket.take()) return overMarkLimit();
     if (role !== 'client') return refuseEvent(ERROR_CODES.forbidden, 'only the client moves marks');
-    const parsed = MarkMoveSchema.safeParse(payload);
-    if (!parsed.success) return refuseEvent(ERROR_CODES.invalidPayload, invalid(parsed.error).error.message);
+    // The hot path: a check that allocates nothing; the schema only explains a refusal.
+    const mark = asMarkMove(payload);
+    if (mark === null) return refuseEvent(ERROR_CODES.invalidPayload, describeMarkMoveError(payload));
     const session = live.peek(sessionId);
     if (!session || session.status !== 'open') {
       return session?.status === 'waiting' || !session
         ? refuseEvent(ERROR_CODES.notOpen, 'the rating has not been started')
         : refuseEvent(ERROR_CODES.alreadySubmitted, `the rating is ${session.status}`);
     }
-    const { item, mm } = parsed.data;
+    const { item, mm } = mark;
     const markedBefore = session.visibility === 'on-submit' ? markedCount(session.marks) : 0;
     session.marks[item] = mm;
     if (session.visibility === 'live') forwarder.push(sessionId, item, mm);
@@ -144,4 +146,9 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
     if (typeof last === 'function') answer(last, { ok: false, error });
     else refuseEvent(error.code, error.message);
   });
+}
+
+function describeMarkMoveError(payload: unknown): string {
+  const parsed = MarkMoveSchema.safeParse(payload);
+  return parsed.success ? 'invalid payload' : invalid(parsed.error).error.message;
 }

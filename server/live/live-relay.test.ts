@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type SubmitAck } from '../../shared/protocol.ts';
-import { eventWhere, nextEvent, startTestServer, type TestServer, type TestSocket } from '../testing/test-server.ts';
+import { TokenSigner } from '../tokens.ts';
+import { eventWhere, nextEvent, startTestServer, TEST_TOKEN_SECRET, type TestServer, type TestSocket } from '../testing/test-server.ts';
 
 const MARKS = { relationship: 95, goals: 72, approach: 91, overall: 88 };
 
@@ -167,6 +168,17 @@ describe('live relay', () => {
       const old = server.connect(tokens.client.token, { protocol: 2 });
       const error = await new Promise<{ data?: unknown }>((resolve) => old.once('connect_error', resolve));
       expect(error.data).toMatchObject({ code: ERROR_CODES.protocolMismatch });
+    });
+
+    it('disconnects a socket when its token expires while it is connected', async () => {
+      const signer = new TokenSigner(TEST_TOKEN_SECRET);
+      const { token } = await signer.sign(tokens.sessionId, 'therapist', 1);
+      const shortLived = await server.join(token);
+      const told = nextEvent(shortLived, 'srs:error');
+      const reason = await new Promise<string>((resolve) => shortLived.once('disconnect', resolve));
+      expect(reason).toBe('io server disconnect');
+      expect(await told).toMatchObject({ code: ERROR_CODES.unauthorized, message: 'the token has expired' });
+      await expect(server.join(token)).rejects.toMatchObject({ data: { code: ERROR_CODES.unauthorized } });
     });
 
     it('answers unknown events with an error, and keeps serving', async () => {
