@@ -99,6 +99,12 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
     adapter: redis ? createRedisStreamsAdapter(redis.client, { streamName: 'srs-live', onlyPlaintext: true, heartbeatInterval: 2_000, heartbeatTimeout: 6_000 }) : LiveMarksAdapter,
   });
+  // Engine.IO keeps each connection's first HTTP request (headers, socket, parser state) for the
+  // connection's whole life; nothing here reads it after the handshake, and letting it go saves
+  // a few kilobytes per socket.
+  io.engine.on('connection', (rawSocket: { request: unknown }) => {
+    rawSocket.request = null;
+  });
   const relay = attachLiveRelay(io, sessions, signer, { limits: rateLimits, clustered: redis !== undefined });
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
   app.use(securityHeaders(security));

@@ -131,12 +131,13 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
   function apply(update: SessionUpdate): LiveSession | undefined {
     const session = live.peek(update.sessionId);
     if (!session) return undefined;
-    session.status = update.status;
+    // A stored result is final: a start or withdrawal that raced the submission must not reopen it.
+    session.status = update.result && update.status !== 'closed' ? 'submitted' : update.status;
     session.visibility = update.visibility;
     session.result = update.result;
     if (update.result) session.marks = marksOf(update.result);
     else if (update.clearMarks) session.marks = emptyMarks();
-    if (update.status !== 'open') forwarder.discard(update.sessionId);
+    if (session.status !== 'open') forwarder.discard(update.sessionId);
     return session;
   }
 
