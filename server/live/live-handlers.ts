@@ -9,7 +9,13 @@ import type { RelayContext, SrsSocket } from './live-relay.ts';
 import { markedCount } from './live-sessions.ts';
 import { TokenBucket } from './token-bucket.ts';
 
-const KNOWN_EVENTS: ReadonlySet<string> = new Set(['mark:move', 'rating:submit', 'rating:start', 'rating:withdraw', 'rating:visibility', 'history:read']);
+const REQUEST_EVENTS = ['rating:submit', 'rating:start', 'rating:withdraw', 'rating:visibility', 'history:read'] as const;
+type RequestEvent = (typeof REQUEST_EVENTS)[number];
+const KNOWN_EVENTS: ReadonlySet<string> = new Set(['mark:move', ...REQUEST_EVENTS]);
+
+interface UntypedListeners {
+  on(event: string, listener: (...args: unknown[]) => void): void;
+}
 
 export function registerHandlers(socket: SrsSocket, context: RelayContext): void {
   const { sessionId, role } = socket.data;
@@ -30,22 +36,25 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
     refuseEvent(ERROR_CODES.rateLimited, 'too many marks: slow down');
   }
 
-  /** Runs an acknowledged request within the rate limit; a failure becomes an INTERNAL refusal. */
-  function request(ack: unknown, run: () => Promise<void>): void {
-    if (!requestBucket.take()) return answer(ack, refusal(ERROR_CODES.rateLimited, 'too many requests: try again shortly'));
-    run().catch((error: unknown) => {
-      console.error(`srs-live: request failed in session ${sessionId}: ${(error as Error).name}`);
-      answer(ack, refusal(ERROR_CODES.internal, 'the server could not complete this request'));
-    });
+  /**
+   * Registers an acknowledged request, `(payload, ack)`, run within the rate limit; a failure
+   * becomes an INTERNAL refusal. With the ack anywhere else (no payload, extra arguments) the
+   * handler could never answer, and the peer would wait forever: that is refused at once.
+   */
+  function onRequest(event: RequestEvent, run: (payload: unknown, ack: unknown) => Promise<void>): void {
+    const listener = (...args: unknown[]): void => {
+      const ack = args.at(-1);
+      if (typeof ack === 'function' && args.length !== 2) {
+        return answer(ack, refusal(ERROR_CODES.invalidPayload, 'send one payload, then the acknowledgement'));
+      }
+      if (!requestBucket.take()) return answer(ack, refusal(ERROR_CODES.rateLimited, 'too many requests: try again shortly'));
+      run(args[0], args[1]).catch((error: unknown) => {
+        console.error(`srs-live: request failed in session ${sessionId}: ${(error as Error).name}`);
+        answer(ack, refusal(ERROR_CODES.internal, 'the server could not complete this request'));
+      });
+    };
+    (socket as unknown as UntypedListeners).on(event, listener);
   }
-
-  // An acknowledged request is (payload, ack). With the ack anywhere else (no payload, extra
-  // arguments) the handler would never answer it, and the peer would wait forever.
-  socket.use(([event, ...args], next) => {
-    const ack: unknown = args.at(-1);
-    if (event === 'mark:move' || !KNOWN_EVENTS.has(event) || typeof ack !== 'function' || args.length === 2) return next();
-    answer(ack, refusal(ERROR_CODES.invalidPayload, 'send one payload, then the acknowledgement'));
-  });
 
   socket.on('mark:move', (payload) => {
     if (!markBucket.take()) return overMarkLimit();
@@ -66,84 +75,77 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
     else if (markedCount(session.marks) !== markedBefore) context.sendActivity(session);
   });
 
-  socket.on('rating:submit', (payload, ack) => {
-    request(ack, async () => {
-      const parsed = RatingSubmitSchema.safeParse(payload);
-      if (!parsed.success) return answer(ack, invalid(parsed.error));
-      const outcome = await sessions.submit(sessionId, role, parsed.data);
-      if (!outcome.ok) return answer(ack, outcome);
-      answer(ack, { ok: true, result: outcome.result });
-      if (!outcome.created) return;
-      context.namespace.to(`session:${sessionId}`).emit('rating:submitted', { result: outcome.result });
-      const session = live.peek(sessionId) ?? (await live.load(sessionId));
-      if (session) await context.update(session, { status: 'submitted', result: outcome.result });
-    });
+  onRequest('rating:submit', async (payload, ack) => {
+    const parsed = RatingSubmitSchema.safeParse(payload);
+    if (!parsed.success) return answer(ack, invalid(parsed.error));
+    const outcome = await sessions.submit(sessionId, role, parsed.data);
+    if (!outcome.ok) return answer(ack, outcome);
+    answer(ack, { ok: true, result: outcome.result });
+    if (!outcome.created) return;
+    context.namespace.to(`session:${sessionId}`).emit('rating:submitted', { result: outcome.result });
+    const session = live.peek(sessionId) ?? (await live.load(sessionId));
+    if (session) await context.update(session, { status: 'submitted', result: outcome.result });
   });
 
   for (const [event, status] of [['rating:start', 'open'], ['rating:withdraw', 'waiting']] as const) {
-    socket.on(event, (payload, ack) => {
-      request(ack, async () => {
-        if (role !== 'therapist') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the therapist starts or withdraws the rating'));
-        const parsed = EmptyPayloadSchema.safeParse(payload);
-        if (!parsed.success) return answer(ack, invalid(parsed.error));
-        const session = await live.load(sessionId);
-        if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
-        if (session.status === 'submitted' || session.status === 'closed') {
-          return answer(ack, refusal(ERROR_CODES.alreadySubmitted, `the rating is already ${session.status}`));
-        }
-        await sessions.setStatus(sessionId, status);
-        answer(ack, { ok: true });
-        await context.update(session, { status, clearMarks: status === 'waiting' });
-      });
+    onRequest(event, async (payload, ack) => {
+      if (role !== 'therapist') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the therapist starts or withdraws the rating'));
+      const parsed = EmptyPayloadSchema.safeParse(payload);
+      if (!parsed.success) return answer(ack, invalid(parsed.error));
+      const session = await live.load(sessionId);
+      if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
+      if (session.status === 'submitted' || session.status === 'closed') {
+        return answer(ack, refusal(ERROR_CODES.alreadySubmitted, `the rating is already ${session.status}`));
+      }
+      await sessions.setStatus(sessionId, status);
+      answer(ack, { ok: true });
+      await context.update(session, { status, clearMarks: status === 'waiting' });
     });
   }
 
-  socket.on('rating:visibility', (payload, ack) => {
-    request(ack, async () => {
-      if (role !== 'client') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the client chooses who sees the marks'));
-      const parsed = VisibilityChangeSchema.safeParse(payload);
-      if (!parsed.success) return answer(ack, invalid(parsed.error));
-      const session = live.peek(sessionId) ?? (await live.load(sessionId));
-      if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
-      // Takes effect here at once: a mark that arrives while the choice is being stored must not
-      // reach the therapist of a client who has just chosen privacy.
-      const previous = session.visibility;
-      session.visibility = parsed.data.visibility;
-      try {
-        await sessions.setVisibility(sessionId, parsed.data.visibility);
-      } catch (error) {
-        session.visibility = previous;
-        throw error;
-      }
-      answer(ack, { ok: true });
-      await context.update(session, { visibility: parsed.data.visibility });
-    });
+  onRequest('rating:visibility', async (payload, ack) => {
+    if (role !== 'client') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the client chooses who sees the marks'));
+    const parsed = VisibilityChangeSchema.safeParse(payload);
+    if (!parsed.success) return answer(ack, invalid(parsed.error));
+    const session = live.peek(sessionId) ?? (await live.load(sessionId));
+    if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
+    // Takes effect here at once: a mark that arrives while the choice is being stored must not
+    // reach the therapist of a client who has just chosen privacy.
+    const previous = session.visibility;
+    session.visibility = parsed.data.visibility;
+    try {
+      await sessions.setVisibility(sessionId, parsed.data.visibility);
+    } catch (error) {
+      session.visibility = previous;
+      throw error;
+    }
+    answer(ack, { ok: true });
+    await context.update(session, { visibility: parsed.data.visibility });
   });
 
-  socket.on('history:read', (payload, ack) => {
-    request(ack, async () => {
-      if (role !== 'therapist') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the therapist reads the history'));
-      const parsed = EmptyPayloadSchema.safeParse(payload);
-      if (!parsed.success) return answer(ack, invalid(parsed.error));
-      const session = live.peek(sessionId) ?? (await live.load(sessionId));
-      if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
-      const results = await sessions.store.listClientResults(session.clientRef);
-      await sessions.store.appendAudit({
-        actor: `therapist:${sessionId}`,
-        action: 'results.read',
-        sessionId,
-        clientRef: session.clientRef,
-        at: new Date().toISOString(),
-      });
-      answer(ack, { ok: true, results });
+  onRequest('history:read', async (payload, ack) => {
+    if (role !== 'therapist') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the therapist reads the history'));
+    const parsed = EmptyPayloadSchema.safeParse(payload);
+    if (!parsed.success) return answer(ack, invalid(parsed.error));
+    const session = live.peek(sessionId) ?? (await live.load(sessionId));
+    if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
+    const results = await sessions.store.listClientResults(session.clientRef);
+    await sessions.store.appendAudit({
+      actor: `therapist:${sessionId}`,
+      action: 'results.read',
+      sessionId,
+      clientRef: session.clientRef,
+      at: new Date().toISOString(),
     });
+    answer(ack, { ok: true, results });
   });
 
-  socket.onAny((event: string, ...args: unknown[]) => {
+  // Named parameters rather than a rest array: this runs for every packet, live marks included.
+  socket.onAny((event: string, first?: unknown, second?: unknown, third?: unknown) => {
     if (KNOWN_EVENTS.has(event)) return;
     const error = { code: ERROR_CODES.unknownEvent, message: 'unknown event' } as const;
-    const last = args.at(-1);
-    if (typeof last === 'function') answer(last, { ok: false, error });
+    const ack = [third, second, first].find((arg) => typeof arg === 'function');
+    if (ack) answer(ack, { ok: false, error });
     else refuseEvent(error.code, error.message);
   });
 }

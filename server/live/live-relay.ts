@@ -86,7 +86,16 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
   const tellOtherNodes: SrsNamespace['serverSideEmit'] = options.clustered ? (...args) => namespace.serverSideEmit(...args) : () => true;
   const namespace: SrsNamespace = io.of(NAMESPACE);
   const live = new LiveSessions(sessions);
-  const forwarder = new MarkForwarder((sessionId, mark) => namespace.to(roleRoom(sessionId, 'therapist')).emit('mark:moved', mark));
+  // One broadcast operator per session with sockets on this node, reused for every live mark.
+  const toTherapists = new Map<string, ReturnType<SrsNamespace['to']>>();
+  const forwarder = new MarkForwarder((sessionId, mark) => {
+    let therapists = toTherapists.get(sessionId);
+    if (!therapists) {
+      therapists = namespace.to(roleRoom(sessionId, 'therapist'));
+      toTherapists.set(sessionId, therapists);
+    }
+    therapists.emit('mark:moved', mark);
+  });
   const sweeper = setInterval(() => forwarder.sweep(), 60_000);
   sweeper.unref();
   namespace.use(authenticateSocket(live, signer));
@@ -194,6 +203,7 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
       if (!namespace.adapter.rooms.get(sessionRoom(sessionId))?.size) {
         live.forget(sessionId);
         forwarder.discard(sessionId);
+        toTherapists.delete(sessionId);
       }
       void guarded(async () => {
         namespace.to(sessionRoom(sessionId)).emit('presence', await presenceOf(sessionId));
