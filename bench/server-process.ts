@@ -34,7 +34,9 @@ export async function startServer(system: System, timeoutMs = 30_000): Promise<S
   // (node --cpu-prof; one file per thread, the main thread's is the big one).
   const profileDir = process.env['BENCH_CPU_PROF_DIR'];
   const profile = profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, system)] : [];
-  const child = spawn(process.execPath, ['--expose-gc', ...profile, '--import', 'tsx', ENTRY[system]], {
+  // BENCH_NODE_FLAGS adds Node/V8 flags to the server children only (e.g. --trace-gc).
+  const extraFlags = (process.env['BENCH_NODE_FLAGS'] ?? '').split(/\s+/).filter((flag) => flag.length > 0);
+  const child = spawn(process.execPath, ['--expose-gc', ...extraFlags, ...profile, '--import', 'tsx', ENTRY[system]], {
     cwd: ROOT,
     env: { ...process.env, BENCH_API_KEY: apiKey, BENCH_DATA_DIR: dataDir },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],

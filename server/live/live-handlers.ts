@@ -71,7 +71,7 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
     const { item, mm } = mark;
     const markedBefore = session.visibility === 'on-submit' ? markedCount(session.marks) : 0;
     session.marks[item] = mm;
-    if (session.visibility === 'live') forwarder.push(sessionId, item, mm);
+    if (session.visibility === 'live') forwarder.push(sessionId, item, mm, mark);
     else if (markedCount(session.marks) !== markedBefore) context.sendActivity(session);
   });
 

@@ -82,7 +82,7 @@ describe('MarkForwarder', () => {
       ]);
     });
 
-    it('sends the last value of each of several lines moved in one frame', () => {
+    it('gives each line its own frame: another line never waits, and each ends on its last value', () => {
       forwarder.push('s1', 'relationship', 5);
       advance(1);
       forwarder.push('s1', 'goals', 20);
@@ -90,11 +90,16 @@ describe('MarkForwarder', () => {
       forwarder.push('s1', 'goals', 24);
       forwarder.push('s1', 'approach', 33);
       forwarder.push('s1', 'overall', 71);
-      advance(FRAME_MS);
+      // The first move of each line went out at once; the later moves of a line wait for its frame.
       expect(sent.slice(1)).toEqual([
+        { sessionId: 's1', item: 'goals', mm: 20 },
+        { sessionId: 's1', item: 'overall', mm: 70 },
+        { sessionId: 's1', item: 'approach', mm: 33 },
+      ]);
+      advance(FRAME_MS);
+      expect(sent.slice(4)).toEqual([
         { sessionId: 's1', item: 'goals', mm: 24 },
         { sessionId: 's1', item: 'overall', mm: 71 },
-        { sessionId: 's1', item: 'approach', mm: 33 },
       ]);
       expect(vi.getTimerCount()).toBe(0);
     });
