@@ -168,3 +168,21 @@ test('a server killed and restarted in the middle of a drag loses nothing', asyn
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a client who reloads the page finds their marks again', async ({ client, therapist }) => {
+  await therapist.startRating();
+  await expect(client.root).toHaveAttribute('data-status', 'open');
+  await client.drag('goals', 0.1, 0.64);
+  await client.slider('approach').focus();
+  await client.page.keyboard.press('End');
+  const goals = await client.valueOf('goals');
+  await expect(therapist.valueFor('goals')).toHaveText(goals ?? '');
+  await expect(therapist.valueFor('approach')).toHaveText('10.0');
+
+  await client.page.reload();
+  await expect(client.root).toHaveAttribute('data-status', 'open');
+  await expect(client.slider('goals')).toHaveAttribute('aria-valuenow', goals ?? '');
+  await expect(client.slider('approach')).toHaveAttribute('aria-valuenow', '10.0');
+  await expect(client.slider('relationship')).toHaveAttribute('aria-valuetext', 'not rated');
+  await expect(therapist.valueFor('goals')).toHaveText(goals ?? '');
+});
