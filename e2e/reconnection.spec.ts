@@ -77,8 +77,9 @@ async function dragWithGap(client: ClientPage, item: ItemId, during: () => Promi
 }
 
 async function expectTherapistEqualsClient(client: ClientPage, therapist: TherapistPage): Promise<void> {
-  // Once the client's page says it is connected again, the therapist must agree within 1 s.
+  // Once both pages say they are connected again, the therapist's view must equal the client's within 1 s.
   await expect(client.page.locator('srs-rating [part=connection]')).toHaveText('', { timeout: 20_000 });
+  await expect(therapist.page.locator('srs-therapist [part=connection]')).toHaveText('', { timeout: 20_000 });
   for (const item of ITEMS) {
     const value = await client.valueOf(item);
     await expect(therapist.valueFor(item)).toHaveText(value ?? '—', { timeout: 1_000 });

@@ -36,6 +36,10 @@ export function openSocket(
   const socket: SrsSocket = io(`${server || location.origin}${NAMESPACE}`, {
     transports: ['websocket'],
     auth: { token, protocol: PROTOCOL_VERSION },
+    // In a live call a quick return matters more than sparing the server: retry after about
+    // half a second, backing off to three seconds at most.
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 3000,
   });
   socket.on('connect', () => onStatus('connected'));
   socket.on('disconnect', () => onStatus(socket.active ? 'reconnecting' : 'offline'));
