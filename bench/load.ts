@@ -30,9 +30,9 @@ export interface StreamFigures {
   readonly seconds: number;
   /** Server CPU time (user + system) during the streaming, per delivered mark. */
   readonly cpuUsPerMark: number;
-  /** The same, split: user (JavaScript, GC) and system (mostly the kernel's socket writes). */
   /** Server CPU per mark sent: the fair figure when a server coalesces (it handled every mark it received). */
   readonly cpuUsPerSentMark: number;
+  /** CPU per delivered mark, split: user (JavaScript, GC) and system (mostly the kernel's socket writes). */
   readonly cpuUserUsPerMark: number;
   readonly cpuSystemUsPerMark: number;
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };

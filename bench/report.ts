@@ -4,23 +4,8 @@
  */
 import type { IdleFigures, StreamFigures } from './load.ts';
 
-export interface StreamSummary {
-  readonly cpuUsPerMark: number;
-  readonly cpuUsPerSentMark: number;
-  readonly cpuUserUsPerMark: number;
-  readonly cpuSystemUsPerMark: number;
-  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
-  readonly sent: number;
-  readonly delivered: number;
-  readonly lost: number;
-  readonly superseded: number;
-  readonly unmatched: number;
-  readonly rssPerSessionKb: number;
-  readonly eventLoopP99Ms: number;
-  readonly generatorCpuPct: number;
-  readonly droppedSockets: number;
-  readonly refusals: number;
-}
+/** One system's figures over the rounds: the per-run figures without the run's own settings. */
+export type StreamSummary = Omit<StreamFigures, 'system' | 'sessions' | 'rate' | 'seconds'>;
 
 export interface StreamReport {
   readonly bench: 'srs-live';

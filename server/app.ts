@@ -18,7 +18,7 @@ import { attachLiveRelay, type LiveRelay, type SrsServer } from './live/live-rel
 import { LiveMarksAdapter } from './live/recovery-adapter.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './live/token-bucket.ts';
 import { allowSocketRequest, apiCors, apiRateLimit, securityHeaders } from './http/security.ts';
-import { connectRedis, createRedisStreamsAdapter } from './live/redis.ts';
+import { connectRedis, createRedisStreamsAdapter, redisAdapterOptions } from './live/redis.ts';
 import { SessionService } from './sessions.ts';
 import type { Store } from './store/store.ts';
 import { TokenSigner } from './tokens.ts';
@@ -48,6 +48,8 @@ export interface AppOptions {
   readonly rateLimits?: RateLimits;
   /** Redis for several nodes: the Socket.IO Redis Streams adapter. */
   readonly redisUrl?: string | undefined;
+  /** Prefix of the Redis stream, channels and keys: deployments sharing one Redis each use their own. */
+  readonly redisPrefix?: string | undefined;
   /** POST every stored result here, signed with an HMAC of the secret; retried until accepted. */
   readonly webhook?: { readonly url: string; readonly secret: string } | undefined;
 }
@@ -97,7 +99,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     serveClient: false,
     allowRequest: allowSocketRequest(options.allowedOrigins),
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
-    adapter: redis ? createRedisStreamsAdapter(redis.client, { streamName: 'srs-live', onlyPlaintext: true, heartbeatInterval: 2_000, heartbeatTimeout: 6_000 }) : LiveMarksAdapter,
+    adapter: redis ? createRedisStreamsAdapter(redis.client, redisAdapterOptions(options.redisPrefix ?? 'srs-live')) : LiveMarksAdapter,
   });
   // Engine.IO keeps each connection's first HTTP request (headers, socket, parser state) for the
   // connection's whole life; nothing here reads it after the handshake, and letting it go saves

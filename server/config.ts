@@ -27,6 +27,7 @@ export interface Config {
   /** CSP frame-ancestors for the pages; undefined = the server itself and the allowed origins. */
   readonly frameAncestors: readonly string[] | undefined;
   readonly redisUrl: string | undefined;
+  readonly redisPrefix: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -100,5 +101,6 @@ export function readConfig(env: Env = process.env): Config {
     allowedOrigins: origins(env, 'SRS_ALLOWED_ORIGINS'),
     frameAncestors: list(env, 'SRS_FRAME_ANCESTORS', /[\s,]+/),
     redisUrl: env['REDIS_URL'] || undefined,
+    redisPrefix: env['SRS_REDIS_PREFIX'] || undefined,
   };
 }

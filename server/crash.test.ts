@@ -6,17 +6,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, CreateSessionResponse, Result, ServerToClientEvents, SessionState, SubmitAck } from '../shared/protocol.ts';
 import { startServerProcess, type ServerProcess } from './testing/server-process.ts';
+import { dropSchema, postgresAnswers, servicesRequired, TEST_DATABASE_URL } from './testing/services.ts';
 
 const API_KEY = 'crash-test-api-key-0123456789';
 const CLIENT_REF = 'crash-client';
 const SESSIONS = 60;
-const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const servicesRequired = Boolean(process.env['CI']) || process.env['SRS_REQUIRE_SERVICES'] === '1';
+const DATABASE_URL = TEST_DATABASE_URL;
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -52,22 +51,11 @@ async function storedResults(server: ServerProcess): Promise<Result[]> {
 const marksFor = (index: number) => ({ relationship: index % 101, goals: (index * 7) % 101, approach: 100, overall: 50 });
 const submissionIdOf = (index: number) => `crash-sub-${String(index).padStart(4, '0')}`;
 
-async function pgAvailable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const dialects = [
   { name: 'SQLite (embedded default)', available: async () => true, env: (dataDir: string): Record<string, string> => ({ DATA_DIR: dataDir }) },
   {
     name: 'PostgreSQL',
-    available: pgAvailable,
+    available: postgresAnswers,
     env: (dataDir: string): Record<string, string> => ({
       DATA_DIR: dataDir,
       DATABASE_URL,
@@ -87,11 +75,8 @@ describe.each(dialects)('crash: kill -9 while clients submit ($name)', (dialect)
     await server?.kill();
     rmSync(dataDir, { recursive: true, force: true });
     const schema = dialect.env(dataDir)['SRS_DATABASE_SCHEMA'];
-    if (schema && (await pgAvailable())) {
-      const client = new pg.Client({ connectionString: DATABASE_URL });
-      await client.connect();
-      await client.query(`drop schema if exists ${schema.replace(/[^a-z0-9_]/g, '')} cascade`);
-      await client.end();
+    if (schema && (await postgresAnswers())) {
+      await dropSchema(schema);
     }
   });
 

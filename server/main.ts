@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     allowedOrigins: config.allowedOrigins,
     frameAncestors: config.frameAncestors,
     redisUrl: config.redisUrl,
+    redisPrefix: config.redisPrefix,
   });
   const address = await srs.listen(config.port, config.host);
   const base = config.publicUrl ?? `http://localhost:${address.port}`;

@@ -5,49 +5,18 @@
  * node B with nothing lost.
  */
 import { rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
-import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, CreateSessionResponse, MarkMove, ServerToClientEvents, SessionState } from '../shared/protocol.ts';
 import { startServerProcess, type ServerProcess } from './testing/server-process.ts';
+import { dropSchema, postgresAnswers, redisAnswers, servicesRequired, TEST_DATABASE_URL, TEST_REDIS_URL } from './testing/services.ts';
 
-const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const DATABASE_URL = TEST_DATABASE_URL;
+const REDIS_URL = TEST_REDIS_URL;
 const API_KEY = 'multi-node-api-key-0123456789';
-const servicesRequired = Boolean(process.env['CI']) || process.env['SRS_REQUIRE_SERVICES'] === '1';
 const schema = `multinode_${process.pid}_${Date.now()}`;
 
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
-
-async function redisAnswers(): Promise<boolean> {
-  const url = new URL(REDIS_URL);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: url.hostname, port: Number(url.port || 6379) });
-    socket.setTimeout(2000);
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
-      socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
-async function postgresAnswers(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function connect(node: ServerProcess, token: string): ClientSocket {
   return io(`${node.url}/srs`, { transports: ['websocket'], auth: { token, protocol: 1 }, reconnection: false, forceNew: true });
@@ -72,6 +41,8 @@ describe.skipIf(!available)('two nodes through Redis and PostgreSQL', () => {
     DATABASE_URL,
     SRS_DATABASE_SCHEMA: schema,
     REDIS_URL,
+    // A stream of this run's own, so runs that share the Redis never hear each other.
+    SRS_REDIS_PREFIX: schema,
     SRS_TOKEN_SECRET: 'multi-node-token-secret-0123456789abcdef',
     SRS_API_KEY: API_KEY,
     DATA_DIR: `/tmp/srs-multi-node-${process.pid}`,
@@ -110,10 +81,7 @@ describe.skipIf(!available)('two nodes through Redis and PostgreSQL', () => {
     for (const socket of sockets) socket.disconnect();
     await nodeA?.kill('SIGTERM');
     await nodeB?.kill('SIGTERM');
-    const client = new pg.Client({ connectionString: DATABASE_URL });
-    await client.connect();
-    await client.query(`drop schema if exists ${schema} cascade`);
-    await client.end();
+    await dropSchema(schema);
     rmSync(env.DATA_DIR, { recursive: true, force: true });
   });
 

@@ -20,3 +20,15 @@ export async function connectRedis(url: string): Promise<{ client: RedisClient; 
 }
 
 export const createRedisStreamsAdapter = createAdapter;
+
+export function redisAdapterOptions(prefix: string) {
+  return {
+    streamName: prefix,
+    channelPrefix: prefix,
+    sessionKeyPrefix: `${prefix}:session:`,
+    onlyPlaintext: true,
+    // A node that dies stops answering presence queries; it is given up on after 6 s.
+    heartbeatInterval: 2_000,
+    heartbeatTimeout: 6_000,
+  };
+}
