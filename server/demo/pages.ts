@@ -35,26 +35,24 @@ ${body}
 `;
 }
 
-export function clientPage(): string {
+/** A plain page with the script tag and one element: exactly what a platform would embed. */
+function elementPage(title: string, heading: string, element: 'srs-rating' | 'srs-therapist'): string {
   return page(
-    'Session Rating Scale',
+    title,
     `<main>
-<h1>How was today's session?</h1>
-<srs-rating></srs-rating>
+<h1>${heading}</h1>
+<${element}></${element}>
 </main>
 <script type="module" src="${WIDGET_SRC}"></script>`,
   );
 }
 
+export function clientPage(): string {
+  return elementPage('Session Rating Scale', "How was today's session?", 'srs-rating');
+}
+
 export function therapistPage(): string {
-  return page(
-    'Session Rating Scale: therapist view',
-    `<main>
-<h1>Session Rating Scale: live view</h1>
-<srs-therapist></srs-therapist>
-</main>
-<script type="module" src="${WIDGET_SRC}"></script>`,
-  );
+  return elementPage('Session Rating Scale: therapist view', 'Session Rating Scale: live view', 'srs-therapist');
 }
 
 export function demoPage(): string {
