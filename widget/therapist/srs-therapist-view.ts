@@ -226,7 +226,7 @@ export class SrsTherapistView extends SessionElement {
             submits.
           </p>`
         : nothing}
-      ${this.renderLines()}
+      <!-- The total and band first: what a therapist glances at while the client rates. -->
       <p role="status" aria-live="polite" aria-atomic="true" part="summary" class="box" tabindex="-1">
         ${result ? html`<strong data-state="submitted">Submitted.</strong> ` : nothing}Total
         <strong data-total=${total ?? ''}>${total === null ? '—' : formatCm(total)}</strong> of 40${band
@@ -236,6 +236,7 @@ export class SrsTherapistView extends SessionElement {
       ${result?.enteredBy === 'therapist'
         ? html`<p part="entered-by" data-entered-by="therapist">Entered by the therapist (oral administration).</p>`
         : nothing}
+      ${this.renderLines()}
       ${this.renderTrendSection()}
       <p><small>${SRS.attribution}</small></p>
     </div>`;
