@@ -15,7 +15,7 @@ import { apiRoutes, baseUrlOf } from './http/api-routes.ts';
 import { jsonErrorHandler, sendError } from './http/errors.ts';
 import { srsQuestionnaire } from './exports/fhir.ts';
 import { attachLiveRelay, type LiveRelay, type SrsServer } from './live/live-relay.ts';
-import { LiveMarksAdapter } from './live/recovery-adapter.ts';
+import { RecoveryAdapter } from './live/recovery-adapter.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './live/token-bucket.ts';
 import { allowSocketRequest, apiCors, apiRateLimit, securityHeaders } from './http/security.ts';
 import { connectRedis, createRedisStreamsAdapter, redisAdapterOptions } from './live/redis.ts';
@@ -99,7 +99,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     serveClient: false,
     allowRequest: allowSocketRequest(options.allowedOrigins),
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
-    adapter: redis ? createRedisStreamsAdapter(redis.client, redisAdapterOptions(options.redisPrefix ?? 'srs-live')) : LiveMarksAdapter,
+    adapter: redis ? createRedisStreamsAdapter(redis.client, redisAdapterOptions(options.redisPrefix ?? 'srs-live')) : RecoveryAdapter,
   });
   // Engine.IO keeps each connection's first HTTP request (headers, socket, parser state) for the
   // connection's whole life; nothing here reads it after the handshake, and letting it go saves

@@ -140,6 +140,27 @@ describe('live relay', () => {
     });
   });
 
+  describe('connection state recovery', () => {
+    it('restores a dropped socket and replays the submission it missed, then the whole state', async () => {
+      const recovering = server.connect(tokens.therapist.token, {});
+      recovering.io.reconnection(true);
+      recovering.io.reconnectionDelay(100);
+      await new Promise<void>((resolve) => recovering.once('connect', () => resolve()));
+      const firstId = recovering.id;
+      const dropped = new Promise<void>((resolve) => recovering.once('disconnect', () => resolve()));
+      recovering.io.engine.close();
+      await dropped;
+      const missed = nextEvent(recovering, 'rating:submitted');
+      const ack = await submit(client, { submissionId: 'sub-recover-1', marks: MARKS });
+      expect(ack.ok).toBe(true);
+      const state = await eventWhere(recovering, 'session:state', (payload) => payload.status === 'submitted');
+      expect(recovering.recovered).toBe(true);
+      expect(recovering.id).toBe(firstId);
+      expect((await missed).result.submissionId).toBe('sub-recover-1');
+      expect(state.result?.submissionId).toBe('sub-recover-1');
+    });
+  });
+
   describe('roles and tokens', () => {
     it('does not let a client token start, withdraw or act as the therapist', async () => {
       for (const event of ['rating:start', 'rating:withdraw'] as const) {
