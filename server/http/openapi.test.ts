@@ -113,4 +113,12 @@ describe('OpenAPI document', () => {
     const webhook = doc.webhooks['result.stored']?.post?.requestBody?.content['application/json']?.example as { result: unknown };
     expect(ResultSchema.safeParse(webhook.result).success).toBe(true);
   });
+
+  it('describes the session exactly as the server answers it', async () => {
+    const created = await server.createSession('openapi-client');
+    const answered = (await (await server.api(`/api/sessions/${created.sessionId}`)).json()) as Record<string, unknown>;
+    const schema = doc.components.schemas['Session'] as { properties: Record<string, unknown>; required: string[] };
+    expect(Object.keys(answered).sort()).toEqual(Object.keys(schema.properties).sort());
+    expect([...schema.required].sort()).toEqual(Object.keys(answered).sort());
+  });
 });

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { SRS_ITEM_IDS } from '../../shared/instruments.ts';
 import { CreateSessionBodySchema, ResultSchema } from '../../shared/schemas.ts';
-import { ROLES, SESSION_STATUSES, type CreateSessionBody, type Result } from '../../shared/protocol.ts';
+import { ROLES, SESSION_STATUSES, VISIBILITY_MODES, type CreateSessionBody, type Result } from '../../shared/protocol.ts';
 import { scoreRating } from '../../shared/scoring.ts';
 import { resultsToCsv } from '../exports/csv.ts';
 import { resultsToFhirBundle, srsQuestionnaire } from '../exports/fhir.ts';
@@ -63,6 +63,7 @@ const EXAMPLE_SESSION = {
   therapistRef: 'th-17',
   instrument: 'srs',
   status: 'submitted',
+  visibility: 'live',
   createdAt: '2025-03-04T15:01:00.000Z',
   closedAt: null,
   result: EXAMPLE_RESULT,
@@ -291,11 +292,16 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
             therapistRef: { type: ['string', 'null'] },
             instrument: { type: 'string', enum: ['srs'] },
             status: { type: 'string', enum: [...SESSION_STATUSES], description: '`submitted` once a result is stored, unless closed.' },
+            visibility: {
+              type: 'string',
+              enum: [...VISIBILITY_MODES],
+              description: 'The client\'s choice: `live` (marks shown as they are made) or `on-submit` (shown only with the result).',
+            },
             createdAt: isoDateTime,
             closedAt: { type: ['string', 'null'], format: 'date-time' },
             result: nullable(ref('Result')),
           },
-          required: ['id', 'clientRef', 'therapistRef', 'instrument', 'status', 'createdAt', 'closedAt', 'result'],
+          required: ['id', 'clientRef', 'therapistRef', 'instrument', 'status', 'visibility', 'createdAt', 'closedAt', 'result'],
         },
         Result: fromZod(ResultSchema, 'output'),
         ClientResults: {
