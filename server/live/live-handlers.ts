@@ -5,7 +5,7 @@ import { ERROR_CODES, type ErrorCode } from '../../shared/protocol.ts';
 import { EmptyPayloadSchema, MarkMoveSchema, RatingSubmitSchema, VisibilityChangeSchema } from '../../shared/schemas.ts';
 import { asMarkMove } from '../../shared/fast-guards.ts';
 import { answer, invalid, refusal } from './acks.ts';
-import type { RelayContext, SrsSocket } from './live-relay.ts';
+import { sessionRoom, type RelayContext, type SrsSocket } from './live-relay.ts';
 import { markedCount } from './live-sessions.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -82,7 +82,7 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
     if (!outcome.ok) return answer(ack, outcome);
     answer(ack, { ok: true, result: outcome.result });
     if (!outcome.created) return;
-    context.namespace.to(`session:${sessionId}`).emit('rating:submitted', { result: outcome.result });
+    context.namespace.to(sessionRoom(sessionId)).emit('rating:submitted', { result: outcome.result });
     const session = live.peek(sessionId) ?? (await live.load(sessionId));
     if (session) await context.update(session, { status: 'submitted', result: outcome.result });
   });
