@@ -18,7 +18,7 @@ import { attachLiveRelay, type LiveRelay, type SrsServer } from './live/live-rel
 import { RecoveryAdapter } from './live/recovery-adapter.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './live/token-bucket.ts';
 import { allowSocketRequest, apiCors, apiRateLimit, securityHeaders } from './http/security.ts';
-import { connectRedis, createRedisStreamsAdapter, redisAdapterOptions } from './live/redis.ts';
+import { connectRedis } from './live/redis.ts';
 import { SessionService } from './sessions.ts';
 import type { Store } from './store/store.ts';
 import { TokenSigner } from './tokens.ts';
@@ -90,7 +90,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   if (options.trustProxy) app.set('trust proxy', 1);
   const httpServer = createServer(app);
   const rateLimits = options.rateLimits ?? DEFAULT_RATE_LIMITS;
-  const redis = options.redisUrl ? await connectRedis(options.redisUrl) : undefined;
+  const redis = options.redisUrl ? await connectRedis(options.redisUrl, options.redisPrefix ?? 'srs-live') : undefined;
   const io: SrsServer = new Server(httpServer, {
     transports: ['websocket'],
     // The largest legitimate message is a submission of about 150 bytes.
@@ -99,7 +99,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     serveClient: false,
     allowRequest: allowSocketRequest(options.allowedOrigins),
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
-    adapter: redis ? createRedisStreamsAdapter(redis.client, redisAdapterOptions(options.redisPrefix ?? 'srs-live')) : RecoveryAdapter,
+    adapter: redis ? redis.adapter : RecoveryAdapter,
   });
   // Engine.IO keeps each connection's first HTTP request (headers, socket, parser state) for the
   // connection's whole life; nothing here reads it after the handshake, and letting it go saves

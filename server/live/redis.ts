@@ -1,25 +1,33 @@
 /**
  * Several nodes: the Socket.IO Redis Streams adapter carries broadcasts, server-side events and
- * connection-state-recovery sessions between the nodes through one Redis.
+ * connection-state-recovery sessions between the nodes through one Redis. The Redis modules are
+ * loaded only when REDIS_URL is set: a single node does not carry their weight in its heap.
  */
-import { createAdapter } from '@socket.io/redis-streams-adapter';
-import { createClient } from 'redis';
+import type { createClient } from 'redis';
 
 export type RedisClient = ReturnType<typeof createClient>;
+type AdapterConstructor = ReturnType<typeof import('@socket.io/redis-streams-adapter').createAdapter>;
 
-export async function connectRedis(url: string): Promise<{ client: RedisClient; close(): Promise<void> }> {
-  const client = createClient({ url });
+export interface RedisConnection {
+  readonly client: RedisClient;
+  /** The Socket.IO adapter class for `new Server(…, {adapter})`. */
+  readonly adapter: AdapterConstructor;
+  close(): Promise<void>;
+}
+
+export async function connectRedis(url: string, prefix: string): Promise<RedisConnection> {
+  const [{ createClient: createRedisClient }, { createAdapter }] = await Promise.all([import('redis'), import('@socket.io/redis-streams-adapter')]);
+  const client = createRedisClient({ url });
   client.on('error', (error: Error) => console.error(`srs-live: redis: ${error.message}`));
   await client.connect();
   return {
     client,
+    adapter: createAdapter(client, redisAdapterOptions(prefix)),
     async close() {
       await client.quit().catch(() => undefined);
     },
   };
 }
-
-export const createRedisStreamsAdapter = createAdapter;
 
 export function redisAdapterOptions(prefix: string) {
   return {

@@ -6,7 +6,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
-import pg from 'pg';
 import { migrateToLatest } from './migrations.ts';
 import type { Database } from './sql-schema.ts';
 import { SqlStore } from './sql-store.ts';
@@ -56,6 +55,8 @@ function openSqlite(file: string): Kysely<Database> {
 }
 
 async function openPostgres(connectionString: string, schema: string | undefined): Promise<Kysely<Database>> {
+  // Loaded only for PostgreSQL: the embedded default does not carry the driver in its heap.
+  const { default: pg } = await import('pg');
   if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new Error(`pgSchema must be a plain lower-case identifier: ${schema}`);
   }
