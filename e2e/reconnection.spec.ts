@@ -131,10 +131,17 @@ test('a connection cut in the middle of a drag loses nothing', async ({ browser 
   }
 });
 
+/** The server a test runs itself; stopped after each test even when the test times out. */
+let ownServer: ServerProcess | undefined;
+test.afterEach(async () => {
+  await ownServer?.kill('SIGKILL');
+  ownServer = undefined;
+});
+
 test('a server killed and restarted in the middle of a drag loses nothing', async ({ browser }) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'srs-e2e-restart-'));
   const env = { DATA_DIR: dataDir, SRS_API_KEY: E2E_API_KEY };
-  let server: ServerProcess = await startServerProcess(env);
+  let server: ServerProcess = (ownServer = await startServerProcess(env));
   const pages: Page[] = [];
   try {
     const clientRef = `e2e-restart-${Date.now()}`;
@@ -156,7 +163,7 @@ test('a server killed and restarted in the middle of a drag loses nothing', asyn
       await server.kill('SIGKILL');
       await expect(client.page.locator('srs-rating [part=connection]')).not.toHaveText('');
     });
-    server = await startServerProcess({ ...env, PORT: String(server.port) });
+    server = ownServer = await startServerProcess({ ...env, PORT: String(server.port) });
     await expectTherapistEqualsClient(client, therapist);
 
     await client.submitButton.click();
