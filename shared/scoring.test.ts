@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SRS_ITEM_IDS } from './instruments.ts';
-import { bandOf, emptyMarks, formatCm, isComplete, isValidMm, parseCm, partialTotalMm, scoreRating, type Marks } from './scoring.ts';
+import { bandOf, emptyMarks, formatCm, isComplete, isValidMm, marksOfItems, parseCm, partialTotalMm, scoreRating, type Marks } from './scoring.ts';
 
 const marksOf = (relationship: number, goals: number, approach: number, overall: number): Marks => ({ relationship, goals, approach, overall });
 
@@ -60,6 +60,14 @@ describe('scoreRating', () => {
       expect(() => scoreRating(marksOf(bad, 50, 50, 50))).toThrow(RangeError);
     }
     expect(() => scoreRating({ ...marksOf(1, 2, 3, 4), goals: '50' as unknown as number })).toThrow(RangeError);
+  });
+});
+
+describe('marks of a scored rating', () => {
+  it('gives back each line\'s mark', () => {
+    const marks = marksOf(12, 0, 100, 57);
+    expect(marksOfItems(scoreRating(marks).items)).toEqual(marks);
+    expect(marksOfItems([{ id: 'goals', mm: 40 }])).toEqual({ relationship: null, goals: 40, approach: null, overall: null });
   });
 });
 

@@ -103,3 +103,10 @@ export function parseCm(text: string): number | null {
 export function emptyMarks(): Record<ItemId, number | null> {
   return { relationship: null, goals: null, approach: null, overall: null };
 }
+
+/** The marks of a scored rating, line by line. */
+export function marksOfItems(items: readonly ItemScore[]): Record<ItemId, number | null> {
+  const marks = emptyMarks();
+  for (const item of items) marks[item.id] = item.mm;
+  return marks;
+}

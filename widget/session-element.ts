@@ -1,7 +1,7 @@
 import { LitElement, html, type CSSResultGroup, type PropertyDeclarations } from 'lit';
 import type { ItemId } from '../shared/instruments.ts';
 import type { Presence, ProtocolError, Result, SessionState } from '../shared/protocol.ts';
-import { emptyMarks } from '../shared/scoring.ts';
+import { emptyMarks, marksOfItems } from '../shared/scoring.ts';
 import { openSocket, tokenFromPage, type ConnStatus, type SrsSocket } from './connection.ts';
 import { SrsErrorEvent } from './events.ts';
 import { sessionStyles } from './session.styles.ts';
@@ -11,11 +11,6 @@ export type ViewStatus = 'connecting' | SessionState['status'];
 
 export type MarkMap = Record<ItemId, number | null>;
 
-export const marksOf = (result: Result): MarkMap => {
-  const marks = emptyMarks();
-  for (const { id, mm } of result.items) marks[id] = mm;
-  return marks;
-};
 
 const CONN_TEXT: Readonly<Record<ConnStatus, string>> = {
   connecting: 'Connecting…',
@@ -105,12 +100,12 @@ export abstract class SessionElement extends LitElement {
       this.session = state;
       this.presence = state.presence;
       this.result = state.result;
-      this.marks = state.result ? marksOf(state.result) : this.restore(state);
+      this.marks = state.result ? marksOfItems(state.result.items) : this.restore(state);
     });
     socket.on('presence', (presence) => (this.presence = presence));
     socket.on('rating:submitted', ({ result }) => {
       this.result = result;
-      this.marks = marksOf(result);
+      this.marks = marksOfItems(result.items);
     });
     socket.on('srs:error', (error) => this.fail(error));
     this.listen(socket);

@@ -1,12 +1,12 @@
 /**
  * The events a socket may send, each checked for role, rate and shape before it touches anything.
  */
-import { ERROR_CODES, type ErrorCode } from '../../shared/protocol.ts';
+import { ERROR_CODES, type ErrorCode, type Role } from '../../shared/protocol.ts';
 import { EmptyPayloadSchema, MarkMoveSchema, RatingSubmitSchema, VisibilityChangeSchema } from '../../shared/schemas.ts';
 import { asMarkMove } from '../../shared/fast-guards.ts';
 import { answer, invalid, refusal } from './acks.ts';
 import { sessionRoom, type RelayContext, type SrsSocket } from './live-relay.ts';
-import { markedCount } from './live-sessions.ts';
+import { markedCount, type LiveSession } from './live-sessions.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 const REQUEST_EVENTS = ['rating:submit', 'rating:start', 'rating:withdraw', 'rating:visibility', 'history:read'] as const;
@@ -56,6 +56,20 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
     (socket as unknown as UntypedListeners).on(event, listener);
   }
 
+  /** True when this socket's role may make the request; otherwise answers FORBIDDEN. */
+  function allowed(ack: unknown, needed: Role, message: string): boolean {
+    if (role === needed) return true;
+    answer(ack, refusal(ERROR_CODES.forbidden, message));
+    return false;
+  }
+
+  /** The session (fresh from the store when asked), or answers NOT_FOUND. */
+  async function sessionOr404(ack: unknown, fresh = false): Promise<LiveSession | null> {
+    const session = fresh ? await live.load(sessionId) : (live.peek(sessionId) ?? (await live.load(sessionId)));
+    if (!session) answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
+    return session;
+  }
+
   socket.on('mark:move', (payload) => {
     if (!markBucket.take()) return overMarkLimit();
     if (role !== 'client') return refuseEvent(ERROR_CODES.forbidden, 'only the client moves marks');
@@ -89,11 +103,11 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
 
   for (const [event, status] of [['rating:start', 'open'], ['rating:withdraw', 'waiting']] as const) {
     onRequest(event, async (payload, ack) => {
-      if (role !== 'therapist') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the therapist starts or withdraws the rating'));
+      if (!allowed(ack, 'therapist', 'only the therapist starts or withdraws the rating')) return;
       const parsed = EmptyPayloadSchema.safeParse(payload);
       if (!parsed.success) return answer(ack, invalid(parsed.error));
-      const session = await live.load(sessionId);
-      if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
+      const session = await sessionOr404(ack, true);
+      if (!session) return;
       if (session.status === 'submitted' || session.status === 'closed') {
         return answer(ack, refusal(ERROR_CODES.alreadySubmitted, `the rating is already ${session.status}`));
       }
@@ -104,11 +118,11 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
   }
 
   onRequest('rating:visibility', async (payload, ack) => {
-    if (role !== 'client') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the client chooses who sees the marks'));
+    if (!allowed(ack, 'client', 'only the client chooses who sees the marks')) return;
     const parsed = VisibilityChangeSchema.safeParse(payload);
     if (!parsed.success) return answer(ack, invalid(parsed.error));
-    const session = live.peek(sessionId) ?? (await live.load(sessionId));
-    if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
+    const session = await sessionOr404(ack);
+    if (!session) return;
     // Takes effect here at once: a mark that arrives while the choice is being stored must not
     // reach the therapist of a client who has just chosen privacy.
     const previous = session.visibility;
@@ -124,11 +138,11 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
   });
 
   onRequest('history:read', async (payload, ack) => {
-    if (role !== 'therapist') return answer(ack, refusal(ERROR_CODES.forbidden, 'only the therapist reads the history'));
+    if (!allowed(ack, 'therapist', 'only the therapist reads the history')) return;
     const parsed = EmptyPayloadSchema.safeParse(payload);
     if (!parsed.success) return answer(ack, invalid(parsed.error));
-    const session = live.peek(sessionId) ?? (await live.load(sessionId));
-    if (!session) return answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
+    const session = await sessionOr404(ack);
+    if (!session) return;
     const results = await sessions.store.listClientResults(session.clientRef);
     await sessions.store.appendAudit({
       actor: `therapist:${sessionId}`,

@@ -17,11 +17,11 @@ import {
   type SocketData,
   type Visibility,
 } from '../../shared/protocol.ts';
-import { emptyMarks } from '../../shared/scoring.ts';
+import { emptyMarks, marksOfItems } from '../../shared/scoring.ts';
 import type { SessionService } from '../sessions.ts';
 import type { TokenSigner } from '../tokens.ts';
 import { registerHandlers } from './live-handlers.ts';
-import { LiveSessions, markedCount, marksOf, type LiveSession } from './live-sessions.ts';
+import { LiveSessions, markedCount, type LiveSession } from './live-sessions.ts';
 import { MarkForwarder } from './mark-forwarder.ts';
 import { authenticateSocket } from './socket-auth.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './token-bucket.ts';
@@ -144,7 +144,7 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
     session.status = update.result && update.status !== 'closed' ? 'submitted' : update.status;
     session.visibility = update.visibility;
     session.result = update.result;
-    if (update.result) session.marks = marksOf(update.result);
+    if (update.result) session.marks = marksOfItems(update.result.items);
     else if (update.clearMarks) session.marks = emptyMarks();
     if (session.status !== 'open') forwarder.discard(update.sessionId);
     return session;

@@ -5,7 +5,7 @@
  */
 import type { InstrumentId, ItemId } from '../../shared/instruments.ts';
 import type { Result, SessionStatus, Visibility } from '../../shared/protocol.ts';
-import { emptyMarks } from '../../shared/scoring.ts';
+import { emptyMarks, marksOfItems } from '../../shared/scoring.ts';
 import type { SessionService } from '../sessions.ts';
 
 export interface LiveSession {
@@ -33,7 +33,7 @@ export class LiveSessions {
     }
     const { session, result } = current;
     const known = this.#sessions.get(sessionId);
-    const marks = result ? marksOf(result) : session.status === 'open' && known ? known.marks : emptyMarks();
+    const marks = result ? marksOfItems(result.items) : session.status === 'open' && known ? known.marks : emptyMarks();
     const live: LiveSession = {
       sessionId,
       clientRef: session.clientRef,
@@ -59,12 +59,6 @@ export class LiveSessions {
   get size(): number {
     return this.#sessions.size;
   }
-}
-
-export function marksOf(result: Result): Record<ItemId, number | null> {
-  const marks = emptyMarks();
-  for (const item of result.items) marks[item.id] = item.mm;
-  return marks;
 }
 
 export function markedCount(marks: Readonly<Record<ItemId, number | null>>): number {

@@ -1,10 +1,10 @@
 import { html, nothing } from 'lit';
 import { SRS } from '../../shared/instruments.ts';
 import type { Result, SessionState } from '../../shared/protocol.ts';
-import { bandOf, DEFAULT_SCORING, formatCm, isComplete, partialTotalMm } from '../../shared/scoring.ts';
+import { bandOf, DEFAULT_SCORING, formatCm, isComplete, marksOfItems, partialTotalMm } from '../../shared/scoring.ts';
 import { newSubmissionId, request, submitWithRetry, type SrsSocket } from '../connection.ts';
 import { SrsSubmitEvent } from '../events.ts';
-import { marksOf, SessionElement, type MarkMap } from '../session-element.ts';
+import { SessionElement, type MarkMap } from '../session-element.ts';
 import '../vas-line.ts';
 import type { OralSubmitEvent } from './oral-form.ts';
 import './oral-form.ts';
@@ -142,7 +142,7 @@ export class SrsTherapistView extends SessionElement {
       this.oralSending = false;
       if (!ack.ok) return this.fail(ack.error);
       this.result = ack.result;
-      this.marks = marksOf(ack.result);
+      this.marks = marksOfItems(ack.result.items);
       this.oralOpen = false;
       this.readHistory();
       this.dispatchEvent(new SrsSubmitEvent({ result: ack.result }));
