@@ -23,6 +23,7 @@ import { SessionService } from './sessions.ts';
 import type { Store } from './store/store.ts';
 import { TokenSigner } from './tokens.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
+import { createLogger, type Logger } from './logging.ts';
 
 export interface AppOptions {
   readonly store: Store;
@@ -52,6 +53,8 @@ export interface AppOptions {
   readonly redisPrefix?: string | undefined;
   /** POST every stored result here, signed with an HMAC of the secret; retried until accepted. */
   readonly webhook?: { readonly url: string; readonly secret: string } | undefined;
+  /** Structured logs (default: JSON lines on stdout at info level). */
+  readonly logger?: Logger;
 }
 
 export interface SrsApp {
@@ -60,6 +63,7 @@ export interface SrsApp {
   readonly io: SrsServer;
   readonly relay: LiveRelay;
   readonly sessions: SessionService;
+  readonly logger: Logger;
   listen(port: number, host?: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -69,6 +73,7 @@ const TWELVE_HOURS = 12 * 3600;
 
 export async function createApp(options: AppOptions): Promise<SrsApp> {
   const { store } = options;
+  const logger = options.logger ?? createLogger();
   for (const key of options.apiKeys) await store.putApiKey({ label: key.label, keyHash: hashApiKey(key.key) });
 
   const signer = new TokenSigner(options.tokenSecret);
@@ -90,7 +95,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   if (options.trustProxy) app.set('trust proxy', 1);
   const httpServer = createServer(app);
   const rateLimits = options.rateLimits ?? DEFAULT_RATE_LIMITS;
-  const redis = options.redisUrl ? await connectRedis(options.redisUrl, options.redisPrefix ?? 'srs-live') : undefined;
+  const redis = options.redisUrl ? await connectRedis(options.redisUrl, options.redisPrefix ?? 'srs-live', logger) : undefined;
   const io: SrsServer = new Server(httpServer, {
     transports: ['websocket'],
     // The largest legitimate message is a submission of about 150 bytes.
@@ -107,7 +112,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   io.engine.on('connection', (rawSocket: { request: unknown }) => {
     rawSocket.request = null;
   });
-  const relay = attachLiveRelay(io, sessions, signer, { limits: rateLimits, clustered: redis !== undefined });
+  const relay = attachLiveRelay(io, sessions, signer, { limits: rateLimits, clustered: redis !== undefined, logger });
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
   app.use(securityHeaders(security));
 
@@ -138,7 +143,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   app.use('/api', apiCors(options.allowedOrigins), apiRateLimit(rateLimits.http), express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, publicUrl: options.publicUrl }));
   app.use(pagesRoutes({ demoApiKey: options.demoApiKey }));
   app.use((_req, res) => sendError(res, 'notFound', 'no such page'));
-  app.use(jsonErrorHandler);
+  app.use(jsonErrorHandler(logger));
 
   return {
     app,
@@ -146,6 +151,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     io,
     relay,
     sessions,
+    logger,
     listen(port: number, host?: string) {
       return new Promise<AddressInfo>((resolve, reject) => {
         httpServer.once('error', reject);

@@ -1,5 +1,6 @@
 /** JSON errors of the platform API: `{error: {code, message}}` with a fitting HTTP status. */
 import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from '../logging.ts';
 import type { z } from 'zod';
 
 export const HTTP_ERRORS = {
@@ -29,16 +30,18 @@ export function describeZodError(error: z.ZodError): string {
 }
 
 /** The last handler: malformed JSON and oversize bodies get clear errors; anything else a 500 without details. */
-export const jsonErrorHandler: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
-  const type = typeof error === 'object' && error !== null ? (error as { type?: unknown }).type : undefined;
-  if (type === 'entity.parse.failed') return sendError(res, 'badRequest', 'the body is not valid JSON');
-  if (type === 'entity.too.large') return sendError(res, 'payloadTooLarge', 'the body is too large');
-  if (type !== undefined && typeof type === 'string') return sendError(res, 'badRequest', 'the body could not be read');
-  // Client errors raised by the router or express.static (a path that cannot be percent-decoded,
-  // a file that is not there) keep their 4xx status instead of becoming a 500.
-  const status = typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
-  if (status === 404) return sendError(res, 'notFound', 'no such file');
-  if (typeof status === 'number' && status >= 400 && status < 500) return sendError(res, 'badRequest', 'the request is not valid');
-  console.error(`srs-live: request failed: ${(error as Error)?.name ?? 'unknown error'}`);
-  if (!res.headersSent) sendError(res, 'internal', 'the server could not complete this request');
-};
+export function jsonErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const type = typeof error === 'object' && error !== null ? (error as { type?: unknown }).type : undefined;
+    if (type === 'entity.parse.failed') return sendError(res, 'badRequest', 'the body is not valid JSON');
+    if (type === 'entity.too.large') return sendError(res, 'payloadTooLarge', 'the body is too large');
+    if (type !== undefined && typeof type === 'string') return sendError(res, 'badRequest', 'the body could not be read');
+    // Client errors raised by the router or express.static (a path that cannot be percent-decoded,
+    // a file that is not there) keep their 4xx status instead of becoming a 500.
+    const status = typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
+    if (status === 404) return sendError(res, 'notFound', 'no such file');
+    if (typeof status === 'number' && status >= 400 && status < 500) return sendError(res, 'badRequest', 'the request is not valid');
+    logger.error({ event: 'http.failed', err: error, method: req.method, path: req.path }, 'request failed');
+    if (!res.headersSent) sendError(res, 'internal', 'the server could not complete this request');
+  };
+}

@@ -19,7 +19,7 @@ interface UntypedListeners {
 
 export function registerHandlers(socket: SrsSocket, context: RelayContext): void {
   const { sessionId, role } = socket.data;
-  const { live, sessions, forwarder, limits } = context;
+  const { live, sessions, forwarder, limits, logger } = context;
   const markBucket = new TokenBucket(limits.marks.capacity, limits.marks.perSecond);
   const requestBucket = new TokenBucket(limits.requests.capacity, limits.requests.perSecond);
   let lastRateLimitNotice = 0;
@@ -49,7 +49,7 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
       }
       if (!requestBucket.take()) return answer(ack, refusal(ERROR_CODES.rateLimited, 'too many requests: try again shortly'));
       run(args[0], args[1]).catch((error: unknown) => {
-        console.error(`srs-live: request failed in session ${sessionId}: ${(error as Error).name}`);
+        logger.error({ event: 'socket.request-failed', request: event, sessionId, socketId: socket.id, err: error }, 'request failed');
         answer(ack, refusal(ERROR_CODES.internal, 'the server could not complete this request'));
       });
     };

@@ -20,6 +20,7 @@ import {
 import { emptyMarks, marksOfItems } from '../../shared/scoring.ts';
 import type { SessionService } from '../sessions.ts';
 import type { TokenSigner } from '../tokens.ts';
+import { silentLogger, type Logger } from '../logging.ts';
 import { registerHandlers } from './live-handlers.ts';
 import { LiveSessions, markedCount, type LiveSession } from './live-sessions.ts';
 import { MarkForwarder } from './mark-forwarder.ts';
@@ -62,6 +63,7 @@ export interface RelayContext {
   readonly live: LiveSessions;
   readonly forwarder: MarkForwarder;
   readonly limits: RateLimits;
+  readonly logger: Logger;
   /** Applies a change here and on every other node, then sends each role its new state. */
   update(live: LiveSession, change: Partial<Pick<SessionUpdate, 'status' | 'visibility' | 'result' | 'clearMarks'>>): Promise<void>;
   /** Tells the therapist how many lines a privately rating client has marked. */
@@ -79,10 +81,12 @@ export interface LiveRelayOptions {
   readonly limits?: RateLimits;
   /** True when an adapter links several nodes: session changes are then told to the others. */
   readonly clustered?: boolean;
+  readonly logger?: Logger;
 }
 
 export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer: TokenSigner, options: LiveRelayOptions = {}): LiveRelay {
   const limits = options.limits ?? DEFAULT_RATE_LIMITS;
+  const logger = options.logger ?? silentLogger();
   const tellOtherNodes: SrsNamespace['serverSideEmit'] = options.clustered ? (...args) => namespace.serverSideEmit(...args) : () => true;
   const namespace: SrsNamespace = io.of(NAMESPACE);
   const live = new LiveSessions(sessions);
@@ -98,7 +102,7 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
   });
   const sweeper = setInterval(() => forwarder.sweep(), 60_000);
   sweeper.unref();
-  namespace.use(authenticateSocket(live, signer));
+  namespace.use(authenticateSocket(live, signer, logger));
 
   /**
    * Who is connected, on any node. A node that died does not answer until the adapter's heartbeat
@@ -169,6 +173,7 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
     live,
     forwarder,
     limits,
+    logger,
     async update(session, change) {
       const update: SessionUpdate = {
         sessionId: session.sessionId,
@@ -191,7 +196,7 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
     void socket.join([sessionRoom(sessionId), roleRoom(sessionId, role)]);
     registerHandlers(socket, context);
     scheduleTokenExpiry(socket);
-    void guarded(async () => {
+    void guarded(logger, async () => {
       const session = live.peek(sessionId) ?? (await live.load(sessionId));
       if (!session) return;
       const presence = await presenceOf(sessionId);
@@ -205,7 +210,7 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
         forwarder.discard(sessionId);
         toTherapists.delete(sessionId);
       }
-      void guarded(async () => {
+      void guarded(logger, async () => {
         namespace.to(sessionRoom(sessionId)).emit('presence', await presenceOf(sessionId));
       });
     });
@@ -223,10 +228,10 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
   };
 }
 
-async function guarded(run: () => Promise<void>): Promise<void> {
+async function guarded(logger: Logger, run: () => Promise<void>): Promise<void> {
   try {
     await run();
   } catch (error) {
-    console.error(`srs-live: live relay task failed: ${(error as Error).name}`);
+    logger.error({ event: 'live.task-failed', err: error }, 'live relay task failed');
   }
 }

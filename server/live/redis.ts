@@ -4,6 +4,7 @@
  * loaded only when REDIS_URL is set: a single node does not carry their weight in its heap.
  */
 import type { createClient } from 'redis';
+import type { Logger } from '../logging.ts';
 
 export type RedisClient = ReturnType<typeof createClient>;
 type AdapterConstructor = ReturnType<typeof import('@socket.io/redis-streams-adapter').createAdapter>;
@@ -15,10 +16,10 @@ export interface RedisConnection {
   close(): Promise<void>;
 }
 
-export async function connectRedis(url: string, prefix: string): Promise<RedisConnection> {
+export async function connectRedis(url: string, prefix: string, logger: Logger): Promise<RedisConnection> {
   const [{ createClient: createRedisClient }, { createAdapter }] = await Promise.all([import('redis'), import('@socket.io/redis-streams-adapter')]);
   const client = createRedisClient({ url });
-  client.on('error', (error: Error) => console.error(`srs-live: redis: ${error.message}`));
+  client.on('error', (error: Error) => logger.error({ event: 'redis.error', err: error }, 'redis connection error'));
   await client.connect();
   return {
     client,

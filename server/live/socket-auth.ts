@@ -8,6 +8,7 @@ import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode } from '../../shared/prot
 import { HandshakeAuthSchema } from '../../shared/schemas.ts';
 import type { LiveSessions } from './live-sessions.ts';
 import { TokenError, type TokenSigner } from '../tokens.ts';
+import type { Logger } from '../logging.ts';
 
 export function handshakeError(code: ErrorCode, message: string): ExtendedError {
   const error: ExtendedError = new Error(message);
@@ -15,7 +16,7 @@ export function handshakeError(code: ErrorCode, message: string): ExtendedError 
   return error;
 }
 
-export function authenticateSocket(live: LiveSessions, signer: TokenSigner) {
+export function authenticateSocket(live: LiveSessions, signer: TokenSigner, logger: Logger) {
   return (socket: Socket, next: (error?: ExtendedError) => void): void => {
     void (async () => {
       const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
@@ -36,7 +37,7 @@ export function authenticateSocket(live: LiveSessions, signer: TokenSigner) {
         next();
       } catch (error) {
         if (error instanceof TokenError) return next(handshakeError(ERROR_CODES.unauthorized, error.message));
-        console.error(`srs-live: handshake failed: ${(error as Error).name}`);
+        logger.error({ event: 'socket.auth-error', err: error }, 'handshake check failed');
         next(handshakeError(ERROR_CODES.internal, 'the server could not check this token'));
       }
     })();

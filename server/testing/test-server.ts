@@ -13,6 +13,7 @@ import {
 import { createApp, type AppOptions, type SrsApp } from '../app.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
+import { silentLogger } from '../logging.ts';
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -35,7 +36,7 @@ export interface TestServer {
 
 export async function startTestServer(options: Partial<AppOptions> = {}): Promise<TestServer> {
   const store = options.store ?? (await openStore({ sqliteFile: ':memory:' }));
-  const srs = await createApp({ tokenSecret: TEST_TOKEN_SECRET, apiKeys: [{ label: 'test', key: TEST_API_KEY }], ...options, store });
+  const srs = await createApp({ tokenSecret: TEST_TOKEN_SECRET, apiKeys: [{ label: 'test', key: TEST_API_KEY }], logger: silentLogger(), ...options, store });
   const address = await srs.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${address.port}`;
   const sockets: TestSocket[] = [];
