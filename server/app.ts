@@ -15,7 +15,6 @@ import { apiRoutes, baseUrlOf } from './http/api-routes.ts';
 import { jsonErrorHandler, sendError } from './http/errors.ts';
 import { srsQuestionnaire } from './exports/fhir.ts';
 import { attachLiveRelay, type LiveRelay, type SrsServer } from './live/live-relay.ts';
-import { RecoveryAdapter } from './live/recovery-adapter.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './live/token-bucket.ts';
 import { allowSocketRequest, apiCors, apiRateLimit, securityHeaders } from './http/security.ts';
 import { connectRedis } from './live/redis.ts';
@@ -53,6 +52,8 @@ export interface AppOptions {
   readonly redisPrefix?: string | undefined;
   /** POST every stored result here, signed with an HMAC of the secret; retried until accepted. */
   readonly webhook?: { readonly url: string; readonly secret: string } | undefined;
+  /** Concurrent therapist sockets per session (default 3); one more is refused with TOO_MANY_CONNECTIONS. */
+  readonly maxTherapistSockets?: number;
   /** Structured logs (default: JSON lines on stdout at info level). */
   readonly logger?: Logger;
 }
@@ -103,8 +104,10 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     perMessageDeflate: false,
     serveClient: false,
     allowRequest: allowSocketRequest(options.allowedOrigins),
-    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
-    adapter: redis ? redis.adapter : RecoveryAdapter,
+    // No connection state recovery: Socket.IO restores a recovered socket's rooms and replays its
+    // missed packets before any middleware has checked its token. Every (re)join gets the whole
+    // session:state instead, and the client re-sends its marks and retries its submission.
+    ...(redis ? { adapter: redis.adapter } : {}),
   });
   // Engine.IO keeps each connection's first HTTP request (headers, socket, parser state) for the
   // connection's whole life; nothing here reads it after the handshake, and letting it go saves
@@ -112,7 +115,12 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   io.engine.on('connection', (rawSocket: { request: unknown }) => {
     rawSocket.request = null;
   });
-  const relay = attachLiveRelay(io, sessions, signer, { limits: rateLimits, clustered: redis !== undefined, logger });
+  const relay = attachLiveRelay(io, sessions, signer, {
+    limits: rateLimits,
+    clustered: redis !== undefined,
+    logger,
+    ...(options.maxTherapistSockets === undefined ? {} : { maxTherapistSockets: options.maxTherapistSockets }),
+  });
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
   app.use(securityHeaders(security));
 

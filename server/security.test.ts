@@ -42,6 +42,8 @@ interface AttackRow {
   readonly watch?: ReadonlyArray<'a' | 'b'>;
   /** Marks within the rate limit are legitimate and move the live marks; the row checks them itself. */
   readonly movesLiveMarks?: boolean;
+  /** The attack spends the session's connection budget: no therapist can join to read the live marks. */
+  readonly exhaustsJoins?: boolean;
 }
 
 const MARKS = { relationship: 95, goals: 72, approach: 91, overall: 88 };
@@ -51,8 +53,20 @@ const PLATFORM_ORIGIN = 'https://platform.example';
 const TIGHT: RateLimits = {
   marks: { capacity: 50, perSecond: 10 },
   requests: { capacity: 5, perSecond: 0.01 },
+  sessionRequests: { capacity: 8, perSecond: 0.01 },
+  sessionJoins: { capacity: 8, perSecond: 0.01 },
   http: { capacity: 5, perSecond: 0.01 },
 };
+
+/** Sockets connected to the live namespace, as the server counts them. */
+const serverSockets = (ctx: Ctx): number => ctx.server.srs.io.of(NAMESPACE).sockets.size;
+
+/** Every event a socket receives, by name, with its payload. */
+function recordEvents(socket: TestSocket): { event: string; payload: unknown }[] {
+  const seen: { event: string; payload: unknown }[] = [];
+  socket.onAny((event: string, payload: unknown) => seen.push({ event, payload }));
+  return seen;
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -781,6 +795,175 @@ const ROWS: readonly AttackRow[] = [
     }),
     refused: { each: Array(3).fill({ http: 400, code: 'BAD_REQUEST' }) },
   },
+  {
+    name: 'many sockets on one client token: the newest takes over, each older one hears session:replaced, the therapist is told',
+    setup: async (ctx) => {
+      await openRating(ctx, ctx.a);
+    },
+    attack: async (ctx) => {
+      const therapist = ctx.held[0] as TestSocket;
+      const switched: string[] = [];
+      therapist.on('client:switched', ({ at }) => switched.push(at));
+      const sockets: TestSocket[] = [];
+      let replaced = 0;
+      for (let i = 0; i < 12; i++) {
+        const socket = await joinAs(ctx, ctx.a.client.token);
+        socket.on('session:replaced', () => (replaced += 1));
+        sockets.push(socket);
+      }
+      await until(() => sockets.slice(0, -1).every((socket) => !socket.connected) && switched.length >= 11);
+      const survivor = sockets.at(-1) as TestSocket;
+      return {
+        replaced,
+        connected: sockets.filter((socket) => socket.connected).length,
+        onServer: serverSockets(ctx),
+        survivorServes: await ackOf(survivor, 'rating:visibility', { visibility: 'live' }),
+        therapistTold: switched.length,
+      };
+    },
+    refused: { replaced: 11, connected: 1, onServer: 2, survivorServes: 'ok', therapistTold: 11 },
+  },
+  {
+    name: 'a fourth therapist socket on one session (same token, a fresh token, three at once) is refused until one leaves',
+    setup: async (ctx) => {
+      await openRating(ctx, ctx.a);
+    },
+    attack: async (ctx) => {
+      const second = await joinAs(ctx, ctx.a.therapist.token);
+      const third = await joinAs(ctx, ctx.a.therapist.token);
+      const fresh = (await signer.sign(ctx.a.sessionId, 'therapist', 3600)).token;
+      const fourth = await handshakeOf(ctx.server.connect(ctx.a.therapist.token));
+      const freshToken = await handshakeOf(ctx.server.connect(fresh));
+      const atOnce = await Promise.all([1, 2, 3].map(() => handshakeOf(ctx.server.connect(fresh))));
+      third.disconnect();
+      await until(() => serverSockets(ctx) === 2);
+      const later = ctx.server.connect(ctx.a.therapist.token);
+      const afterOneLeft = await handshakeOf(later);
+      // Give the places back, so that the table's own therapist can look at the session.
+      later.disconnect();
+      second.disconnect();
+      await until(() => serverSockets(ctx) === 1);
+      return { fourth, freshToken, atOnce, afterOneLeft, otherSession: await handshakeOf(ctx.server.connect(ctx.b.therapist.token)) };
+    },
+    refused: {
+      fourth: { connectError: 'TOO_MANY_CONNECTIONS' },
+      freshToken: { connectError: 'TOO_MANY_CONNECTIONS' },
+      atOnce: Array(3).fill({ connectError: 'TOO_MANY_CONNECTIONS' }),
+      afterOneLeft: { connected: true },
+      otherSession: { connected: true },
+    },
+  },
+  {
+    name: 'requests spread over several sockets of one session meet the session-wide limit, and changes that change nothing broadcast nothing',
+    options: { rateLimits: { ...DEFAULT_RATE_LIMITS, sessionRequests: TIGHT.sessionRequests } },
+    setup: async (ctx) => {
+      await openRating(ctx, ctx.a);
+    },
+    attack: async (ctx) => {
+      const sockets = [ctx.held[0] as TestSocket, await joinAs(ctx, ctx.a.therapist.token), await joinAs(ctx, ctx.a.therapist.token)];
+      const client = await joinAs(ctx, ctx.a.client.token);
+      const seen = [...sockets, client].map(recordEvents);
+      // Each socket stays within its own limit (20); together they pass the session's (8, one spent on the start).
+      const acks = await Promise.all([
+        ...sockets.flatMap((socket) => Array.from({ length: 4 }, () => ackOf(socket, 'rating:start', {}))),
+        ...Array.from({ length: 3 }, () => ackOf(client, 'rating:visibility', { visibility: 'live' })),
+      ]);
+      await sleep(100);
+      // Give two therapist places back, so that the table's own therapist can look at the session.
+      for (const socket of sockets.slice(1)) socket.disconnect();
+      await until(() => serverSockets(ctx) === 2);
+      const counts: Record<string, number> = {};
+      for (const code of acks) counts[code] = (counts[code] ?? 0) + 1;
+      return { counts, stateBroadcasts: seen.flat().filter(({ event }) => event === 'session:state').length };
+    },
+    refused: { counts: { ok: 7, RATE_LIMITED: 8 }, stateBroadcasts: 0 },
+  },
+  {
+    name: "an old socket's recovery id with another session's token, an expired token or another role restores nothing",
+    setup: async (ctx) => {
+      await openRating(ctx, ctx.a);
+      await openRating(ctx, ctx.b);
+    },
+    attack: async (ctx) => {
+      // Sockets of session A's therapist drop; their recovery ids (if the server handed any out) are what an attacker replays.
+      const recoveryIdOf = async () => {
+        const victim = await joinAs(ctx, ctx.a.therapist.token);
+        const { _pid: pid, _lastOffset: offset } = victim as unknown as { _pid?: string; _lastOffset?: string };
+        victim.io.engine.close();
+        await until(() => !victim.connected);
+        return { issued: pid !== undefined, auth: { pid: pid ?? 'a-guessed-recovery-id', offset: offset ?? '0-0' } };
+      };
+      const ids = [await recoveryIdOf(), await recoveryIdOf(), await recoveryIdOf()] as const;
+      const client = await joinAs(ctx, ctx.a.client.token);
+      const foreign = ctx.server.connect(ctx.b.client.token, ids[0].auth);
+      const foreignSeen = recordEvents(foreign);
+      const expired = ctx.server.connect((await signer.sign(ctx.a.sessionId, 'therapist', -60)).token, ids[1].auth);
+      const expiredSeen = recordEvents(expired);
+      const expiredHandshake = handshakeOf(expired);
+      const otherRole = ctx.server.connect(ctx.a.client.token, ids[2].auth);
+      const otherRoleSeen = recordEvents(otherRole);
+      await handshakeOf(foreign);
+      await handshakeOf(otherRole);
+      // Session A keeps living: a mark, and a therapist's request.
+      client.emit('mark:move', { item: 'goals', mm: 33 });
+      await ackOf(ctx.held[0] as TestSocket, 'history:read', {});
+      await sleep(200);
+      const mentionsA = (seen: { payload: unknown }[]) => seen.filter(({ payload }) => JSON.stringify(payload ?? null).includes(ctx.a.sessionId)).length;
+      return {
+        recoveryIdIssued: ids.some((id) => id.issued),
+        foreign: { sessions: [...new Set(foreignSeen.filter(({ event }) => event === 'session:state').map(({ payload }) => (payload as { sessionId: string }).sessionId === ctx.b.sessionId ? 'B' : 'other'))], aboutA: mentionsA(foreignSeen), marks: foreignSeen.filter(({ event }) => event === 'mark:moved').length },
+        expired: { ...(await expiredHandshake), received: expiredSeen.length },
+        otherRole: { marksMoved: otherRoleSeen.filter(({ event }) => event === 'mark:moved').length },
+      };
+    },
+    refused: {
+      recoveryIdIssued: false,
+      foreign: { sessions: ['B'], aboutA: 0, marks: 0 },
+      expired: { connectError: 'UNAUTHORIZED', received: 0 },
+      otherRole: { marksMoved: 0 },
+    },
+    movesLiveMarks: true,
+    // The history read is legitimate and audited.
+    watch: ['b'],
+  },
+  {
+    name: 'the default namespace and unknown namespaces refuse every connection, with or without a token',
+    attack: async (ctx) => {
+      const at = (namespace: string, auth: Record<string, unknown>) => {
+        const socket = connectSocket(`${ctx.server.url}${namespace}`, { transports: ['websocket'], auth, reconnection: false, forceNew: true });
+        ctx.held.push(socket);
+        return handshakeOf(socket);
+      };
+      const token = { token: ctx.a.therapist.token, protocol: PROTOCOL_VERSION };
+      return {
+        root: await at('/', {}),
+        rootWithToken: await at('/', token),
+        unknown: await at('/admin', token),
+        onRoot: ctx.server.srs.io.of('/').sockets.size,
+      };
+    },
+    refused: {
+      root: { connectError: 'NOT_FOUND' },
+      rootWithToken: { connectError: 'NOT_FOUND' },
+      unknown: { connectError: 'Invalid namespace' },
+      onRoot: 0,
+    },
+  },
+  {
+    name: "a reconnection loop on one token spends the session's connection budget, and no other session's",
+    options: { rateLimits: { ...DEFAULT_RATE_LIMITS, sessionJoins: TIGHT.sessionJoins } },
+    setup: async (ctx) => {
+      await openRating(ctx, ctx.a);
+    },
+    attack: async (ctx) => {
+      const each = [];
+      for (let i = 0; i < 10; i++) each.push(await handshakeOf(ctx.server.connect(ctx.a.client.token)));
+      return { each, otherSession: await handshakeOf(ctx.server.connect(ctx.b.client.token)) };
+    },
+    // Budget 8, one spent by the therapist: seven connect (each taking over from the last), three are refused.
+    refused: { each: [...Array(7).fill({ connected: true }), ...Array(3).fill({ connectError: 'RATE_LIMITED' })], otherSession: { connected: true } },
+    exhaustsJoins: true,
+  },
 ];
 
 describe('attack table', () => {
@@ -803,12 +986,13 @@ describe('attack table', () => {
     await row.setup?.(ctx);
     for (const stored of ctx.stored) expect(stored, 'the legitimate setup succeeded').not.toMatchObject({ ok: false });
     const watch = row.watch ?? ['a', 'b'];
-    const before = await snapshot(ctx, watch, !row.movesLiveMarks);
+    const withMarks = !row.movesLiveMarks && !row.exhaustsJoins;
+    const before = await snapshot(ctx, watch, withMarks);
 
     const observed = await row.attack(ctx);
 
     expect(observed).toEqual(row.refused);
-    expect(await snapshot(ctx, watch, !row.movesLiveMarks)).toEqual(before);
+    expect(await snapshot(ctx, watch, withMarks)).toEqual(before);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty('polluted');
     const health = await fetch(`${server.url}/healthz`);

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   notOpen: 'RATING_NOT_OPEN',
   alreadySubmitted: 'ALREADY_SUBMITTED',
   rateLimited: 'RATE_LIMITED',
+  /** A handshake over the cap of sockets a session allows for the role. */
+  tooManyConnections: 'TOO_MANY_CONNECTIONS',
   unknownEvent: 'UNKNOWN_EVENT',
   internal: 'INTERNAL',
 } as const;
@@ -84,6 +86,10 @@ export interface ServerToClientEvents {
   'rating:activity': (activity: RatingActivity) => void;
   /** A refused event that had no ack to answer through. */
   'srs:error': (error: ProtocolError) => void;
+  /** To a client socket that a newer one of the same session took over, just before it is disconnected. */
+  'session:replaced': (payload: { reason: string }) => void;
+  /** To the therapist: the client's link was opened on another device or tab, which took over. */
+  'client:switched': (payload: { at: string }) => void;
 }
 
 export interface SocketData {

@@ -17,7 +17,8 @@ import {
 
 export type SrsSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-export type ConnStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'error';
+/** `replaced`: this page's socket was taken over by the same link opened elsewhere. */
+export type ConnStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'error' | 'replaced';
 
 /** The token in the page's fragment (`#token=…`): a fragment never reaches server logs. */
 export function tokenFromPage(): string {
@@ -44,9 +45,16 @@ export function openSocket(
   socket.on('connect', () => onStatus('connected'));
   socket.on('disconnect', () => onStatus(socket.active ? 'reconnecting' : 'offline'));
   socket.on('connect_error', (err: Error & { data?: { code?: ProtocolError['code'] } }) => {
+    const code = err.data?.code;
     if (socket.active) onStatus('reconnecting');
-    else onStatus('error', { code: err.data?.code ?? 'UNAUTHORIZED', message: err.message });
+    // Too many connections to the session just now: not a final answer, try again shortly.
+    else if (code === 'RATE_LIMITED') {
+      onStatus('reconnecting');
+      setTimeout(() => socket.connect(), 3000);
+    } else onStatus('error', { code: code ?? 'UNAUTHORIZED', message: err.message });
   });
+  // The link was opened on another device or tab, which took over: do not fight it.
+  socket.on('session:replaced', () => onStatus('replaced'));
   return socket;
 }
 

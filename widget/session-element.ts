@@ -18,6 +18,7 @@ const CONN_TEXT: Readonly<Record<ConnStatus, string>> = {
   reconnecting: 'Reconnecting…',
   offline: 'Disconnected.',
   error: '',
+  replaced: 'This form is now open on another device or tab.',
 };
 
 /**
@@ -90,7 +91,8 @@ export abstract class SessionElement extends LitElement {
     this.error = '';
     let joins = 0;
     const socket = (this.socket = openSocket(this.server, this.token || tokenFromPage(), (conn, error) => {
-      this.conn = conn;
+      // The disconnect that follows a takeover must not turn "replaced" into "disconnected".
+      if (this.conn !== 'replaced' || conn === 'connected') this.conn = conn;
       if (error) this.fail(error);
     }));
     socket.on('connect', () => {
@@ -130,7 +132,10 @@ export abstract class SessionElement extends LitElement {
 
   /** The connection line (quiet when connected) and the last error. */
   protected renderConn() {
-    return html`<p role="status" part="connection" class="q">${CONN_TEXT[this.conn]}</p>
+    return html`<p role="status" part="connection" class="q">
+        ${CONN_TEXT[this.conn]}
+        ${this.conn === 'replaced' ? html`<button part="reconnect" @click=${() => this.open()}>Use it here</button>` : ''}
+      </p>
       <p role="alert" part="error">${this.error}</p>`;
   }
 }

@@ -78,7 +78,7 @@ export function apiRoutes({ sessions, signer, relay, publicUrl }: ApiRoutesOptio
       clientRef: current.session.clientRef,
       at: new Date().toISOString(),
     });
-    relay.disconnectSession(req.params.id);
+    await relay.closeSession(req.params.id);
     res.json({ ...closed, result: current.result });
   });
 

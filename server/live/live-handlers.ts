@@ -1,13 +1,17 @@
 /**
- * The events a socket may send, each checked for role, rate and shape before it touches anything.
+ * The events a socket may send. Each handler checks rate, role and shape, then calls the
+ * session's room, which does the rest; a refusal is an error ack (or an `srs:error` event for
+ * volatile messages), never a crash.
  */
+import { asMarkMove } from '../../shared/fast-guards.ts';
 import { ERROR_CODES, type ErrorCode, type Role } from '../../shared/protocol.ts';
 import { EmptyPayloadSchema, MarkMoveSchema, RatingSubmitSchema, VisibilityChangeSchema } from '../../shared/schemas.ts';
-import { asMarkMove } from '../../shared/fast-guards.ts';
+import type { Logger } from '../logging.ts';
+import type { SessionService } from '../sessions.ts';
 import { answer, invalid, refusal } from './acks.ts';
-import { sessionRoom, type RelayContext, type SrsSocket } from './live-relay.ts';
-import { markedCount, type LiveSession } from './live-sessions.ts';
-import { TokenBucket } from './token-bucket.ts';
+import type { LiveRoom } from './live-room.ts';
+import type { SrsSocket } from './socket-types.ts';
+import { TokenBucket, type RateLimits } from './token-bucket.ts';
 
 const REQUEST_EVENTS = ['rating:submit', 'rating:start', 'rating:withdraw', 'rating:visibility', 'history:read'] as const;
 type RequestEvent = (typeof REQUEST_EVENTS)[number];
@@ -17,9 +21,15 @@ interface UntypedListeners {
   on(event: string, listener: (...args: unknown[]) => void): void;
 }
 
-export function registerHandlers(socket: SrsSocket, context: RelayContext): void {
+export interface HandlerContext {
+  readonly sessions: SessionService;
+  readonly limits: RateLimits;
+  readonly logger: Logger;
+}
+
+export function registerHandlers(socket: SrsSocket, room: LiveRoom, context: HandlerContext): void {
   const { sessionId, role } = socket.data;
-  const { live, sessions, forwarder, limits, logger } = context;
+  const { sessions, limits, logger } = context;
   const markBucket = new TokenBucket(limits.marks.capacity, limits.marks.perSecond);
   const requestBucket = new TokenBucket(limits.requests.capacity, limits.requests.perSecond);
   let lastRateLimitNotice = 0;
@@ -37,9 +47,10 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
   }
 
   /**
-   * Registers an acknowledged request, `(payload, ack)`, run within the rate limit; a failure
-   * becomes an INTERNAL refusal. With the ack anywhere else (no payload, extra arguments) the
-   * handler could never answer, and the peer would wait forever: that is refused at once.
+   * Registers an acknowledged request, `(payload, ack)`, run within this socket's and the whole
+   * session's rate limits; a failure becomes an INTERNAL refusal. With the ack anywhere else (no
+   * payload, extra arguments) the handler could never answer, and the peer would wait forever:
+   * that is refused at once.
    */
   function onRequest(event: RequestEvent, run: (payload: unknown, ack: unknown) => Promise<void>): void {
     const listener = (...args: unknown[]): void => {
@@ -47,7 +58,9 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
       if (typeof ack === 'function' && args.length !== 2) {
         return answer(ack, refusal(ERROR_CODES.invalidPayload, 'send one payload, then the acknowledgement'));
       }
-      if (!requestBucket.take()) return answer(ack, refusal(ERROR_CODES.rateLimited, 'too many requests: try again shortly'));
+      if (!requestBucket.take() || !room.admitRequest()) {
+        return answer(ack, refusal(ERROR_CODES.rateLimited, 'too many requests: try again shortly'));
+      }
       run(args[0], args[1]).catch((error: unknown) => {
         logger.error({ event: 'socket.request-failed', request: event, sessionId, socketId: socket.id, err: error }, 'request failed');
         answer(ack, refusal(ERROR_CODES.internal, 'the server could not complete this request'));
@@ -63,57 +76,32 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
     return false;
   }
 
-  /** The session (fresh from the store when asked), or answers NOT_FOUND. */
-  async function sessionOr404(ack: unknown, fresh = false): Promise<LiveSession | null> {
-    const session = fresh ? await live.load(sessionId) : (live.peek(sessionId) ?? (await live.load(sessionId)));
-    if (!session) answer(ack, refusal(ERROR_CODES.notFound, 'this session does not exist'));
-    return session;
-  }
-
   socket.on('mark:move', (payload) => {
     if (!markBucket.take()) return overMarkLimit();
     if (role !== 'client') return refuseEvent(ERROR_CODES.forbidden, 'only the client moves marks');
     // The hot path: a check that allocates nothing; the schema only explains a refusal.
     const mark = asMarkMove(payload);
     if (mark === null) return refuseEvent(ERROR_CODES.invalidPayload, describeMarkMoveError(payload));
-    const session = live.peek(sessionId);
-    if (!session || session.status !== 'open') {
-      return session?.status === 'waiting' || !session
-        ? refuseEvent(ERROR_CODES.notOpen, 'the rating has not been started')
-        : refuseEvent(ERROR_CODES.alreadySubmitted, `the rating is ${session.status}`);
-    }
-    const { item, mm } = mark;
-    const markedBefore = session.visibility === 'on-submit' ? markedCount(session.marks) : 0;
-    session.marks[item] = mm;
-    if (session.visibility === 'live') forwarder.push(sessionId, item, mm, mark);
-    else if (markedCount(session.marks) !== markedBefore) context.sendActivity(session);
+    const refused = room.move(mark);
+    if (refused !== null) refuseEvent(refused.code, refused.message);
   });
 
   onRequest('rating:submit', async (payload, ack) => {
     const parsed = RatingSubmitSchema.safeParse(payload);
     if (!parsed.success) return answer(ack, invalid(parsed.error));
-    const outcome = await sessions.submit(sessionId, role, parsed.data);
-    if (!outcome.ok) return answer(ack, outcome);
-    answer(ack, { ok: true, result: outcome.result });
-    if (!outcome.created) return;
-    context.namespace.to(sessionRoom(sessionId)).emit('rating:submitted', { result: outcome.result });
-    const session = live.peek(sessionId) ?? (await live.load(sessionId));
-    if (session) await context.update(session, { status: 'submitted', result: outcome.result });
+    const outcome = await room.submit(role, parsed.data);
+    answer(ack, outcome.ok ? { ok: true, result: outcome.result } : outcome);
   });
 
-  for (const [event, status] of [['rating:start', 'open'], ['rating:withdraw', 'waiting']] as const) {
+  for (const [event, command] of [
+    ['rating:start', () => room.start()],
+    ['rating:withdraw', () => room.withdraw()],
+  ] as const) {
     onRequest(event, async (payload, ack) => {
       if (!allowed(ack, 'therapist', 'only the therapist starts or withdraws the rating')) return;
       const parsed = EmptyPayloadSchema.safeParse(payload);
       if (!parsed.success) return answer(ack, invalid(parsed.error));
-      const session = await sessionOr404(ack, true);
-      if (!session) return;
-      if (session.status === 'submitted' || session.status === 'closed') {
-        return answer(ack, refusal(ERROR_CODES.alreadySubmitted, `the rating is already ${session.status}`));
-      }
-      await sessions.setStatus(sessionId, status);
-      answer(ack, { ok: true });
-      await context.update(session, { status, clearMarks: status === 'waiting' });
+      answer(ack, await command());
     });
   }
 
@@ -121,34 +109,19 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
     if (!allowed(ack, 'client', 'only the client chooses who sees the marks')) return;
     const parsed = VisibilityChangeSchema.safeParse(payload);
     if (!parsed.success) return answer(ack, invalid(parsed.error));
-    const session = await sessionOr404(ack);
-    if (!session) return;
-    // Takes effect here at once: a mark that arrives while the choice is being stored must not
-    // reach the therapist of a client who has just chosen privacy.
-    const previous = session.visibility;
-    session.visibility = parsed.data.visibility;
-    try {
-      await sessions.setVisibility(sessionId, parsed.data.visibility);
-    } catch (error) {
-      session.visibility = previous;
-      throw error;
-    }
-    answer(ack, { ok: true });
-    await context.update(session, { visibility: parsed.data.visibility });
+    answer(ack, await room.setVisibility(parsed.data.visibility));
   });
 
   onRequest('history:read', async (payload, ack) => {
     if (!allowed(ack, 'therapist', 'only the therapist reads the history')) return;
     const parsed = EmptyPayloadSchema.safeParse(payload);
     if (!parsed.success) return answer(ack, invalid(parsed.error));
-    const session = await sessionOr404(ack);
-    if (!session) return;
-    const results = await sessions.store.listClientResults(session.clientRef);
+    const results = await sessions.store.listClientResults(room.clientRef);
     await sessions.store.appendAudit({
       actor: `therapist:${sessionId}`,
       action: 'results.read',
       sessionId,
-      clientRef: session.clientRef,
+      clientRef: room.clientRef,
       at: new Date().toISOString(),
     });
     answer(ack, { ok: true, results });

@@ -28,6 +28,10 @@ export interface RateLimits {
   readonly marks: { readonly capacity: number; readonly perSecond: number };
   /** Submissions (including retries), starts, withdrawals and reads per socket. */
   readonly requests: { readonly capacity: number; readonly perSecond: number };
+  /** Acknowledged requests of a whole session, whichever socket sends them. */
+  readonly sessionRequests: { readonly capacity: number; readonly perSecond: number };
+  /** (Re)connections of a whole session, whichever token makes them. */
+  readonly sessionJoins: { readonly capacity: number; readonly perSecond: number };
   /** Platform API requests per client address (the proxy's client, with SRS_TRUST_PROXY). */
   readonly http: { readonly capacity: number; readonly perSecond: number };
 }
@@ -35,6 +39,11 @@ export interface RateLimits {
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   marks: { capacity: 400, perSecond: 250 },
   requests: { capacity: 20, perSecond: 2 },
+  // One client and up to three therapist sockets share these; a session changes state a few times
+  // in its life, and a flood of changes must not turn into a flood of broadcasts.
+  sessionRequests: { capacity: 30, perSecond: 3 },
+  // Loads, reloads and reconnections after a network blip; not a connection a second for long.
+  sessionJoins: { capacity: 20, perSecond: 0.5 },
   // A platform's back end creates every session from one address: generous, but bounded.
   http: { capacity: 600, perSecond: 100 },
 };

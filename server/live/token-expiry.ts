@@ -4,7 +4,7 @@
  * timer rather than a check on every packet: the live path stays free of it.)
  */
 import { ERROR_CODES } from '../../shared/protocol.ts';
-import type { SrsSocket } from './live-relay.ts';
+import type { SrsSocket } from './socket-types.ts';
 
 // setTimeout's delay is a signed 32-bit number of milliseconds (about 24.8 days).
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -51,6 +51,7 @@ export class SrsTherapistView extends SessionElement {
     introNow: { state: true },
     oralOpen: { state: true },
     oralSending: { state: true },
+    switchedAt: { state: true },
   };
 
   /** An item strictly below this many mm is highlighted with its discussion prompt. */
@@ -71,6 +72,8 @@ export class SrsTherapistView extends SessionElement {
   private introNow = false;
   private oralOpen = false;
   private oralSending = false;
+  /** When the client's link was last opened on another device or tab (which took over). */
+  private switchedAt: string | null = null;
   private stopOral?: () => void;
 
   protected override open(): void {
@@ -79,6 +82,7 @@ export class SrsTherapistView extends SessionElement {
     this.history = null;
     this.historyFailed = false;
     this.marked = null;
+    this.switchedAt = null;
     super.open();
   }
 
@@ -97,6 +101,7 @@ export class SrsTherapistView extends SessionElement {
       if (!this.result) this.marked = marked;
     });
     socket.on('rating:submitted', () => this.readHistory());
+    socket.on('client:switched', ({ at }) => (this.switchedAt = at));
   }
 
   private readHistory(): void {
@@ -211,6 +216,12 @@ export class SrsTherapistView extends SessionElement {
     return html`<div part="base" data-status=${status}>
       ${this.renderConn()}
       <p data-presence=${client}>${client ? 'Client connected' : 'Client not connected'}</p>
+      ${this.switchedAt
+        ? html`<p part="switched" data-switched=${this.switchedAt}>
+            The client's link was opened on another device or tab at ${new Date(this.switchedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })};
+            that one is now the client's form.
+          </p>`
+        : nothing}
       ${this.renderControls()}
       <details part="intro" data-intro class=${introNow ? 'now' : ''} ?open=${introNow}>
         <summary>Introducing the scale</summary>
