@@ -14,7 +14,7 @@ import { startServerProcess, type ServerProcess } from '../server/testing/server
 import type { ItemId } from '../shared/instruments.ts';
 import type { CreateSessionResponse, Result } from '../shared/protocol.ts';
 import { E2E_API_KEY, E2E_PORT } from './e2e-config.ts';
-import { ClientPage, ITEMS, TherapistPage, createSession, expect, openPage, test } from './fixtures.ts';
+import { ClientPage, ITEMS, TherapistPage, createSession, expect, expectNoAxeViolations, openPage, test } from './fixtures.ts';
 
 /** A TCP proxy that can drop every connection and refuse new ones until resumed. */
 class CuttableProxy {
@@ -193,4 +193,29 @@ test('a client who reloads the page finds their marks again', async ({ client, t
   await expect(client.slider('approach')).toHaveAttribute('aria-valuenow', '10.0');
   await expect(client.slider('relationship')).toHaveAttribute('aria-valuetext', 'not rated');
   await expect(therapist.valueFor('goals')).toHaveText(goals ?? '');
+});
+
+test('the link opened on a second device takes over: the first says so and can take it back, the therapist is told', async ({ browser, session, client, therapist }) => {
+  await therapist.startRating();
+  await expect(client.root).toHaveAttribute('data-status', 'open');
+  await client.drag('goals', 0.1, 0.3);
+  await expect(therapist.valueFor('goals')).not.toHaveText('—');
+
+  const second = new ClientPage(await openPage(browser, session.client.url));
+  try {
+    await expect(second.root).toHaveAttribute('data-status', 'open');
+    await expect(client.page.locator('srs-rating [part=connection]')).toContainText('open on another device or tab');
+    await expect(therapist.page.locator('srs-therapist [part=switched]')).toContainText('another device or tab');
+    // The second device carries on, with the marks made so far.
+    await expect(second.slider('goals')).toHaveAttribute('aria-valuenow', (await client.valueOf('goals')) ?? '');
+    await second.drag('overall', 0.2, 0.8);
+    await expect(therapist.valueFor('overall')).toHaveText((await second.valueOf('overall')) ?? '');
+    // "Use it here" takes the form back to the first device.
+    await client.page.locator('srs-rating [part=reconnect]').click();
+    await expect(second.page.locator('srs-rating [part=connection]')).toContainText('open on another device or tab');
+    await expect(client.page.locator('srs-rating [part=connection]')).not.toContainText('another device');
+    await expectNoAxeViolations(second.page);
+  } finally {
+    await second.page.context().close();
+  }
 });

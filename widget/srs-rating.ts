@@ -31,6 +31,7 @@ const SHOW: readonly (readonly [Visibility, string])[] = [
  * @fires srs-error - {@link SrsErrorEvent}: a refusal (submission, event or connection).
  * @csspart base - The root container; `data-status` = connecting | waiting | open | submitted | closed.
  * @csspart connection - The connection line (`role="status"`, empty when connected).
+ * @csspart reconnect - "Use it here", when the link was opened on another device or tab that took over.
  * @csspart error - The last error (`role="alert"`).
  * @csspart visibility - The choice "show my marks as I make them / only when I submit"; `data-visibility` = live | on-submit.
  * @csspart submit - The Submit button.

@@ -12,7 +12,7 @@ interface ViewProperties {
 const ATTRIBUTES = ['server', 'token', 'flag-below', 'cutoff', 'drop-alert'];
 
 /** The view's parts, exported so that `srs-therapist::part(…)` styles them from the page. */
-const PARTS = 'base,connection,error,controls,start,withdraw,intro,private,summary,entered-by,oral-toggle,oral,oral-submit,trend';
+const PARTS = 'base,connection,reconnect,error,switched,controls,start,withdraw,intro,private,summary,entered-by,oral-toggle,oral,oral-submit,trend';
 
 /**
  * `<srs-therapist>`: the therapist's live view, loaded on first use. A client's page loads the

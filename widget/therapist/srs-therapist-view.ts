@@ -25,6 +25,7 @@ import { DEFAULT_TREND, trendOf, withToday } from './trend.ts';
  * @fires srs-submit - {@link SrsSubmitEvent}: the therapist's oral entry was stored.
  * @csspart base - The root container; `data-status` = connecting | waiting | open | submitted | closed.
  * @csspart connection - The connection line (`role="status"`, empty when connected).
+ * @csspart switched - "The client's link was opened on another device or tab" (`data-switched` = when).
  * @csspart error - The last error (`role="alert"`).
  * @csspart start - "Start the rating" (while waiting).
  * @csspart withdraw - "Withdraw the rating" (while open).
