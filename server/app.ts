@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import { Server } from 'socket.io';
 import { DEFAULT_SCORING, type ScoringOptions } from '../shared/scoring.ts';
-import { hashApiKey, type ApiKey } from './api-keys.ts';
+import { ApiKeyRing, type ApiKey } from './api-keys.ts';
 import { pagesRoutes } from './demo/pages.ts';
 import { apiRoutes, baseUrlOf } from './http/api-routes.ts';
 import { jsonErrorHandler, sendError } from './http/errors.ts';
@@ -29,7 +29,7 @@ export interface AppOptions {
   readonly store: Store;
   /** HS256 secret for join tokens (≥ 32 characters); shared by every node. */
   readonly tokenSecret: string;
-  /** Platform API keys; only their hashes are kept. */
+  /** Platform API keys, each label a tenant; only their hashes are kept, in memory. */
   readonly apiKeys: readonly ApiKey[];
   readonly publicUrl?: string | undefined;
   /** Shows the demo page at `/`, which creates sessions with this key. */
@@ -74,7 +74,7 @@ const TWELVE_HOURS = 12 * 3600;
 export async function createApp(options: AppOptions): Promise<SrsApp> {
   const { store } = options;
   const logger = options.logger ?? createLogger();
-  for (const key of options.apiKeys) await store.putApiKey({ label: key.label, keyHash: hashApiKey(key.key) });
+  const keys = new ApiKeyRing(options.apiKeys);
 
   const signer = new TokenSigner(options.tokenSecret);
   const webhooks = options.webhook ? new WebhookDispatcher({ store, ...options.webhook }) : undefined;
@@ -140,7 +140,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     res.type('application/fhir+json; charset=utf-8').send(JSON.stringify(srsQuestionnaire(baseUrlOf(req, options.publicUrl))));
   });
 
-  app.use('/api', apiCors(options.allowedOrigins), apiRateLimit(rateLimits.http), express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, publicUrl: options.publicUrl }));
+  app.use('/api', apiCors(options.allowedOrigins), apiRateLimit(rateLimits.http), express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, keys, logger, publicUrl: options.publicUrl }));
   app.use(pagesRoutes({ demoApiKey: options.demoApiKey }));
   app.use((_req, res) => sendError(res, 'notFound', 'no such page'));
   app.use(jsonErrorHandler(logger));

@@ -91,7 +91,7 @@ async function expectSoundStore(server: TestServer, sessionIds: Iterable<string>
     seen.add(result.submissionId);
     const session = await server.store.getSession(sessionId);
     if (!session) throw new Error(`a result for an unknown session ${sessionId}`);
-    const ofClient = (await server.store.listClientResults(session.clientRef)).filter((other) => other.sessionId === sessionId);
+    const ofClient = (await server.store.listClientResults(session.tenant, session.clientRef)).filter((other) => other.sessionId === sessionId);
     expect(ofClient).toHaveLength(1);
   }
   return stored;
@@ -428,7 +428,7 @@ class LiveArena {
         if (code !== 'ok' || !Array.isArray(response.results)) return wrong('a valid history read refused');
         for (const result of response.results) expectSoundResult(result);
         const session = await store.getSession(this.sessionId);
-        const ofClient = await store.listClientResults(session?.clientRef ?? '');
+        const ofClient = session ? await store.listClientResults(session.tenant, session.clientRef) : [];
         if (known && !isDeepStrictEqual(ofClient, response.results)) return wrong("the history is not the client's stored results");
         return;
       }
@@ -627,7 +627,9 @@ function routeCase(world: HttpWorld): fc.Arbitrary<HttpCase> {
         if (!PseudonymousRefSchema.safeParse(ref.decoded).success) return 404;
         if (caller.kind === 'token' && (caller.role !== 'therapist' || w.sessions.get(caller.sid) !== ref.decoded)) return 403;
         const format = parseQuery(query.replace(/^\?/, ''))['format'];
-        return format === undefined || (typeof format === 'string' && ['json', 'csv', 'fhir'].includes(format)) ? 200 : 400;
+        if (format !== undefined && !(typeof format === 'string' && ['json', 'csv', 'fhir'].includes(format))) return 400;
+        // A clientRef is a client of the tenant once the tenant has had a session for it.
+        return [...w.sessions.values()].includes(ref.decoded) ? 200 : 404;
       },
     }),
   );

@@ -125,11 +125,12 @@ async function snapshot(ctx: Ctx, watch: ReadonlyArray<'a' | 'b'>, withMarks: bo
     watch.map(async (which) => {
       const session = ctx[which];
       const current = await srs.sessions.get(session.sessionId);
+      const tenant = current?.session.tenant ?? '';
       const clientRef = current?.session.clientRef ?? '';
       return {
         current,
-        results: await store.listClientResults(clientRef),
-        audit: [...(await store.listAudit({ sessionId: session.sessionId })), ...(await store.listAudit({ clientRef }))],
+        results: await store.listClientResults(tenant, clientRef),
+        audit: [...(await store.listAudit({ sessionId: session.sessionId })), ...(await store.listAudit({ tenant, clientRef }))],
         marks: withMarks && current && current.session.status !== 'closed' ? await liveMarks(ctx, session) : null,
       };
     }),

@@ -143,10 +143,11 @@ export function registerHandlers(socket: SrsSocket, context: RelayContext): void
     if (!parsed.success) return answer(ack, invalid(parsed.error));
     const session = await sessionOr404(ack);
     if (!session) return;
-    const results = await sessions.store.listClientResults(session.clientRef);
+    const results = await sessions.store.listClientResults(session.tenant, session.clientRef);
     await sessions.store.appendAudit({
       actor: `therapist:${sessionId}`,
       action: 'results.read',
+      tenant: session.tenant,
       sessionId,
       clientRef: session.clientRef,
       at: new Date().toISOString(),

@@ -10,6 +10,7 @@ import type { SessionService } from '../sessions.ts';
 
 export interface LiveSession {
   readonly sessionId: string;
+  readonly tenant: string;
   readonly clientRef: string;
   readonly instrument: InstrumentId;
   status: SessionStatus;
@@ -36,6 +37,7 @@ export class LiveSessions {
     const marks = result ? marksOfItems(result.items) : session.status === 'open' && known ? known.marks : emptyMarks();
     const live: LiveSession = {
       sessionId,
+      tenant: session.tenant,
       clientRef: session.clientRef,
       instrument: session.instrument,
       status: session.status,
