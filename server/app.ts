@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import { Server } from 'socket.io';
 import { DEFAULT_SCORING, type ScoringOptions } from '../shared/scoring.ts';
-import { ApiKeyRing, type ApiKey } from './api-keys.ts';
+import { ApiKeyRing, demoApiKeyFor, type ApiKey } from './api-keys.ts';
 import { pagesRoutes } from './demo/pages.ts';
 import { apiRoutes, baseUrlOf } from './http/api-routes.ts';
 import { jsonErrorHandler, sendError } from './http/errors.ts';
@@ -32,8 +32,11 @@ export interface AppOptions {
   /** Platform API keys, each label a tenant; only their hashes are kept, in memory. */
   readonly apiKeys: readonly ApiKey[];
   readonly publicUrl?: string | undefined;
-  /** Shows the demo page at `/`, which creates sessions with this key. */
-  readonly demoApiKey?: string | undefined;
+  /**
+   * Shows the demo page at `/`. Its script carries a key of its own (demoApiKeyFor), which can only
+   * create sessions, in the `demo` tenant: a configured key never reaches a browser.
+   */
+  readonly demo?: boolean | undefined;
   readonly scoring?: ScoringOptions;
   /** `waiting` (default): the client's form opens when the therapist starts the rating. */
   readonly initialStatus?: 'waiting' | 'open';
@@ -74,7 +77,8 @@ const TWELVE_HOURS = 12 * 3600;
 export async function createApp(options: AppOptions): Promise<SrsApp> {
   const { store } = options;
   const logger = options.logger ?? createLogger();
-  const keys = new ApiKeyRing(options.apiKeys);
+  const demoKey = options.demo ? demoApiKeyFor(options.tokenSecret) : undefined;
+  const keys = new ApiKeyRing(options.apiKeys, demoKey);
 
   const signer = new TokenSigner(options.tokenSecret);
   const webhooks = options.webhook ? new WebhookDispatcher({ store, ...options.webhook }) : undefined;
@@ -141,7 +145,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   });
 
   app.use('/api', apiCors(options.allowedOrigins), apiRateLimit(rateLimits.http), express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, keys, logger, publicUrl: options.publicUrl }));
-  app.use(pagesRoutes({ demoApiKey: options.demoApiKey }));
+  app.use(pagesRoutes({ demoApiKey: demoKey }));
   app.use((_req, res) => sendError(res, 'notFound', 'no such page'));
   app.use(jsonErrorHandler(logger));
 
