@@ -11,7 +11,7 @@ import { Server } from 'socket.io';
 import { DEFAULT_SCORING, type ScoringOptions } from '../shared/scoring.ts';
 import { ApiKeyRing, demoApiKeyFor, type ApiKey } from './api-keys.ts';
 import { pagesRoutes } from './demo/pages.ts';
-import { apiRoutes, baseUrlOf } from './http/api-routes.ts';
+import { apiRoutes, baseUrlOf, noStore } from './http/api-routes.ts';
 import { jsonErrorHandler, sendError } from './http/errors.ts';
 import { srsQuestionnaire } from './exports/fhir.ts';
 import { attachLiveRelay, type LiveRelay, type SrsServer } from './live/live-relay.ts';
@@ -144,7 +144,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     res.type('application/fhir+json; charset=utf-8').send(JSON.stringify(srsQuestionnaire(baseUrlOf(req, options.publicUrl))));
   });
 
-  app.use('/api', apiCors(options.allowedOrigins), apiRateLimit(rateLimits.http), express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, keys, logger, publicUrl: options.publicUrl }));
+  app.use('/api', noStore, apiCors(options.allowedOrigins), apiRateLimit(rateLimits.http), express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, keys, logger, publicUrl: options.publicUrl }));
   app.use(pagesRoutes({ demoApiKey: demoKey }));
   app.use((_req, res) => sendError(res, 'notFound', 'no such page'));
   app.use(jsonErrorHandler(logger));

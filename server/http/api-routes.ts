@@ -2,7 +2,7 @@
  * The platform API. Every body is parsed with the shared schemas; every error is JSON with a
  * code and a message; every read of a client's results is written to the audit trail.
  */
-import { Router, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { CreateSessionBodySchema, PseudonymousRefSchema } from '../../shared/schemas.ts';
 import type { Result } from '../../shared/protocol.ts';
 import { resultsToCsv } from '../exports/csv.ts';
@@ -30,6 +30,16 @@ export interface ApiRoutesOptions {
 
 const EXPORT_FORMATS = ['json', 'csv', 'fhir'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/**
+ * Mounted first on /api, so that every answer there carries it, the ones made before any route
+ * runs included (preflight, refused origin, rate limit, unreadable body): join tokens, sessions
+ * and results pass through the API, and no cache, shared or the browser's, may keep one.
+ */
+export function noStore(_req: Request, res: Response, next: NextFunction): void {
+  res.set('cache-control', 'no-store');
+  next();
+}
 
 export function baseUrlOf(req: Request, publicUrl: string | undefined): string {
   // req.host follows X-Forwarded-Host only when the proxy is trusted (SRS_TRUST_PROXY).
@@ -142,7 +152,6 @@ function exportFormatOf(value: unknown): ExportFormat | null {
 }
 
 function sendResults(res: Response, format: ExportFormat, results: Result[], context: { baseUrl: string; clientRef: string }): void {
-  res.set('cache-control', 'no-store');
   if (format === 'csv') {
     res.type('text/csv; charset=utf-8');
     res.set('content-disposition', `attachment; filename="srs-${context.clientRef}.csv"`);
