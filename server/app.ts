@@ -13,6 +13,7 @@ import { ApiKeyRing, demoApiKeyFor, type ApiKey } from './api-keys.ts';
 import { pagesRoutes } from './demo/pages.ts';
 import { apiRoutes, baseUrlOf, noStore } from './http/api-routes.ts';
 import { jsonErrorHandler, sendError } from './http/errors.ts';
+import { healthRoute } from './http/health.ts';
 import { srsQuestionnaire } from './exports/fhir.ts';
 import { attachLiveRelay, type LiveRelay, type SrsServer } from './live/live-relay.ts';
 import { RecoveryAdapter } from './live/recovery-adapter.ts';
@@ -120,14 +121,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
   app.use(securityHeaders(security));
 
-  app.get('/healthz', async (_req, res) => {
-    try {
-      await store.ping();
-      res.json({ ok: true });
-    } catch {
-      sendError(res, 'unavailable', 'the store does not answer');
-    }
-  });
+  app.get('/healthz', healthRoute(store, logger));
 
   app.use(
     '/widget',

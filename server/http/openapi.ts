@@ -214,10 +214,10 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
       },
       '/healthz': {
         get: {
-          operationId: 'health', summary: 'Health check', description: '200 when the server can serve and its store answers.', tags: ['meta'], security: PUBLIC,
+          operationId: 'health', summary: 'Health check', description: '200 when the server can serve and its store has just committed a write (a row of its own); 503 when the write fails (a full disk, a read-only database), even if the store can still be read.', tags: ['meta'], security: PUBLIC,
           responses: {
             '200': { description: 'Healthy.', content: json({ type: 'object', properties: { ok: { const: true } }, required: ['ok'] }, { ok: true }) },
-            '503': error('unavailable', 'The store does not answer.', 'the store does not answer'),
+            '503': error('unavailable', 'The store cannot write.', 'the store cannot write'),
           },
         },
       },

@@ -95,7 +95,8 @@ export class MemoryStore implements Store {
     if (entry) Object.assign(entry, { attempts, nextAttemptAt });
   }
 
-  async ping(): Promise<void> {}
+  /** Memory has nothing that could refuse a write. */
+  async checkHealth(): Promise<void> {}
 
   async close(): Promise<void> {}
 }

@@ -105,7 +105,7 @@ export function describeTenantMigration(name: string, makeDatabase: () => Promis
         expect((await store.listAudit({})).find((entry) => entry.actor === 'system')?.tenant).toBeNull();
 
         await expect(sql`select key_hash from api_keys`.execute(db)).rejects.toThrow();
-        await expect(store.ping()).resolves.toBeUndefined();
+        await expect(store.checkHealth()).resolves.toBeUndefined();
         await store.createSession({ id: 's-new', tenant: 'clinic-b', clientRef: 'shared-1', therapistRef: null, instrument: 'srs', status: 'waiting', createdAt: at(30) });
         expect((await store.getSession('s-new'))?.tenant).toBe('clinic-b');
       } finally {

@@ -168,12 +168,27 @@ const dropApiKeys: Migration = {
   },
 };
 
+/** One row that /healthz rewrites: proof that the store can commit a write, not only read. */
+function healthCheck(dialect: SqlDialectName): Migration {
+  const text = dialect === 'postgres' ? sql`text collate "C"` : 'text';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('health_check')
+        .addColumn('id', 'integer', (col) => col.primaryKey())
+        .addColumn('checked_at', text, (col) => col.notNull())
+        .execute();
+    },
+  };
+}
+
 export function migrationsFor(dialect: SqlDialectName): Record<string, Migration> {
   return {
     '0001_initial': initial(dialect),
     '0002_session_visibility': sessionVisibility,
     '0003_tenants': tenants(dialect),
     '0004_drop_api_keys': dropApiKeys,
+    '0005_health_check': healthCheck(dialect),
   };
 }
 

@@ -60,6 +60,12 @@ export interface WebhookOutboxTable {
   last_error: string | null;
 }
 
+/** One row (id 1), rewritten by every health check (migration 0005). */
+export interface HealthCheckTable {
+  id: number;
+  checked_at: string;
+}
+
 /** Kysely's own bookkeeping (kysely/migration's default table names). */
 export interface KyselyMigrationTable {
   name: string;
@@ -76,6 +82,7 @@ export interface Database {
   results: ResultsTable;
   audit: AuditTable;
   webhook_outbox: WebhookOutboxTable;
+  health_check: HealthCheckTable;
   kysely_migration: KyselyMigrationTable;
   kysely_migration_lock: KyselyMigrationLockTable;
 }

@@ -2,7 +2,7 @@
  * The store in SQL, one implementation for SQLite and PostgreSQL through Kysely. Open it with
  * openStore (open-store.ts), which also runs the migrations.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { SRS_ITEM_IDS, type ItemId } from '../../shared/instruments.ts';
 import type { Result, SessionStatus, Visibility } from '../../shared/protocol.ts';
 import type { Database, ResultsTable, SessionsTable } from './sql-schema.ts';
@@ -182,8 +182,13 @@ export class SqlStore implements Store {
       .execute();
   }
 
-  async ping(): Promise<void> {
-    await sql`select 1`.execute(this.#db);
+  async checkHealth(): Promise<void> {
+    // An upsert that changes the row every time: a write the database must really commit.
+    await this.#db
+      .insertInto('health_check')
+      .values({ id: 1, checked_at: new Date().toISOString() })
+      .onConflict((conflict) => conflict.column('id').doUpdateSet({ checked_at: (eb) => eb.ref('excluded.checked_at') }))
+      .execute();
   }
 
   async close(): Promise<void> {

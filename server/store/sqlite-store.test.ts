@@ -118,11 +118,28 @@ describe('SQLite file', () => {
     }
   });
 
+  it('commits a row of its own on every health check', async () => {
+    const dataDir = freshDataDir();
+    const store = await openStore({ dataDir });
+    const startedAt = new Date().toISOString();
+    await store.checkHealth();
+    await store.checkHealth();
+    await store.close();
+    const raw = new SqliteDatabase(join(dataDir, SQLITE_FILE_NAME));
+    try {
+      const rows = raw.prepare('select id, checked_at from health_check').all() as { id: number; checked_at: string }[];
+      expect(rows).toHaveLength(1);
+      expect(rows[0]?.checked_at >= startedAt).toBe(true);
+    } finally {
+      raw.close();
+    }
+  });
+
   it('migrates an existing file without error (migrations are idempotent at start-up)', async () => {
     const dataDir = freshDataDir();
     await (await openStore({ dataDir })).close();
     const again = await openStore({ dataDir });
-    await expect(again.ping()).resolves.toBeUndefined();
+    await expect(again.checkHealth()).resolves.toBeUndefined();
     await again.close();
   });
 });

@@ -210,8 +210,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
-    it('answers a ping', async () => {
-      await expect(store.ping()).resolves.toBeUndefined();
+    it('passes its health check, each time it is asked', async () => {
+      await expect(store.checkHealth()).resolves.toBeUndefined();
+      await expect(store.checkHealth()).resolves.toBeUndefined();
     });
 
     describe('property', () => {

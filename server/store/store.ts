@@ -100,7 +100,10 @@ export interface Store {
   listDueWebhooks(now: string, limit: number): Promise<PendingWebhook[]>;
   markWebhookDelivered(submissionId: string, at: string): Promise<void>;
   rescheduleWebhook(submissionId: string, attempts: number, nextAttemptAt: string, lastError: string): Promise<void>;
-  /** Resolves when the store answers a trivial query. */
-  ping(): Promise<void>;
+  /**
+   * Resolves once the store has committed a write (to a row of its own); rejects when it cannot
+   * write. A read would succeed on a full disk or a read-only database, where every submission fails.
+   */
+  checkHealth(): Promise<void>;
   close(): Promise<void>;
 }
