@@ -9,10 +9,11 @@ import { fileURLToPath } from 'node:url';
 import express, { type Express } from 'express';
 import { Server } from 'socket.io';
 import { DEFAULT_SCORING, type ScoringOptions } from '../shared/scoring.ts';
-import { hashApiKey, type ApiKey } from './api-keys.ts';
+import { ApiKeyRing, demoApiKeyFor, type ApiKey } from './api-keys.ts';
 import { pagesRoutes } from './demo/pages.ts';
-import { apiRoutes, baseUrlOf } from './http/api-routes.ts';
+import { apiRoutes, baseUrlOf, noStore } from './http/api-routes.ts';
 import { jsonErrorHandler, sendError } from './http/errors.ts';
+import { healthRoute } from './http/health.ts';
 import { srsQuestionnaire } from './exports/fhir.ts';
 import { attachLiveRelay, type LiveRelay, type SrsServer } from './live/live-relay.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './live/token-bucket.ts';
@@ -28,11 +29,14 @@ export interface AppOptions {
   readonly store: Store;
   /** HS256 secret for join tokens (≥ 32 characters); shared by every node. */
   readonly tokenSecret: string;
-  /** Platform API keys; only their hashes are kept. */
+  /** Platform API keys, each label a tenant; only their hashes are kept, in memory. */
   readonly apiKeys: readonly ApiKey[];
   readonly publicUrl?: string | undefined;
-  /** Shows the demo page at `/`, which creates sessions with this key. */
-  readonly demoApiKey?: string | undefined;
+  /**
+   * Shows the demo page at `/`. Its script carries a key of its own (demoApiKeyFor), which can only
+   * create sessions, in the `demo` tenant: a configured key never reaches a browser.
+   */
+  readonly demo?: boolean | undefined;
   readonly scoring?: ScoringOptions;
   /** `waiting` (default): the client's form opens when the therapist starts the rating. */
   readonly initialStatus?: 'waiting' | 'open';
@@ -75,7 +79,8 @@ const TWELVE_HOURS = 12 * 3600;
 export async function createApp(options: AppOptions): Promise<SrsApp> {
   const { store } = options;
   const logger = options.logger ?? createLogger();
-  for (const key of options.apiKeys) await store.putApiKey({ label: key.label, keyHash: hashApiKey(key.key) });
+  const demoKey = options.demo ? demoApiKeyFor(options.tokenSecret) : undefined;
+  const keys = new ApiKeyRing(options.apiKeys, demoKey);
 
   const signer = new TokenSigner(options.tokenSecret);
   const webhooks = options.webhook ? new WebhookDispatcher({ store, ...options.webhook }) : undefined;
@@ -124,14 +129,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
   app.use(securityHeaders(security));
 
-  app.get('/healthz', async (_req, res) => {
-    try {
-      await store.ping();
-      res.json({ ok: true });
-    } catch {
-      sendError(res, 'unavailable', 'the store does not answer');
-    }
-  });
+  app.get('/healthz', healthRoute(store, logger));
 
   app.use(
     '/widget',
@@ -148,8 +146,8 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     res.type('application/fhir+json; charset=utf-8').send(JSON.stringify(srsQuestionnaire(baseUrlOf(req, options.publicUrl))));
   });
 
-  app.use('/api', apiCors(options.allowedOrigins), apiRateLimit(rateLimits.http), express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, publicUrl: options.publicUrl }));
-  app.use(pagesRoutes({ demoApiKey: options.demoApiKey }));
+  app.use('/api', noStore, apiCors(options.allowedOrigins), apiRateLimit(rateLimits.http), express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, keys, logger, publicUrl: options.publicUrl }));
+  app.use(pagesRoutes({ demoApiKey: demoKey }));
   app.use((_req, res) => sendError(res, 'notFound', 'no such page'));
   app.use(jsonErrorHandler(logger));
 

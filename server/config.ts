@@ -3,7 +3,7 @@
  * SQLite under DATA_DIR, a token secret and a development API key created there on first start.
  */
 import { parseCm } from '../shared/scoring.ts';
-import { parseApiKeys, type ApiKey } from './api-keys.ts';
+import { DEMO_TENANT, parseApiKeys, type ApiKey } from './api-keys.ts';
 
 export interface Config {
   readonly port: number;
@@ -75,6 +75,7 @@ function origins(env: Env, name: string): string[] | undefined {
 export function readConfig(env: Env = process.env): Config {
   const apiKeys = [...parseApiKeys(env['SRS_API_KEYS'] ?? ''), ...parseApiKeys(env['SRS_API_KEY'] ?? '').map((key) => ({ ...key, label: 'default' }))];
   for (const key of apiKeys) if (key.key.length < 16) throw new ConfigError(`API key "${key.label}" is shorter than 16 characters`);
+  for (const key of apiKeys) if (key.label === DEMO_TENANT) throw new ConfigError(`API key label "${DEMO_TENANT}" is reserved for the demo page's own key: give the key another label`);
   const tokenSecret = env['SRS_TOKEN_SECRET'] || undefined;
   if (tokenSecret !== undefined && tokenSecret.length < 32) throw new ConfigError('SRS_TOKEN_SECRET must be at least 32 characters');
   const flagBelowCm = env['SRS_FLAG_BELOW_CM'];

@@ -96,7 +96,7 @@ async function expectSoundStore(server: TestServer, sessionIds: Iterable<string>
     seen.add(result.submissionId);
     const session = await server.store.getSession(sessionId);
     if (!session) throw new Error(`a result for an unknown session ${sessionId}`);
-    const ofClient = (await server.store.listClientResults(session.clientRef)).filter((other) => other.sessionId === sessionId);
+    const ofClient = (await server.store.listClientResults(session.tenant, session.clientRef)).filter((other) => other.sessionId === sessionId);
     expect(ofClient).toHaveLength(1);
   }
   return stored;
@@ -433,7 +433,7 @@ class LiveArena {
         if (code !== 'ok' || !Array.isArray(response.results)) return wrong('a valid history read refused');
         for (const result of response.results) expectSoundResult(result);
         const session = await store.getSession(this.sessionId);
-        const ofClient = await store.listClientResults(session?.clientRef ?? '');
+        const ofClient = session ? await store.listClientResults(session.tenant, session.clientRef) : [];
         if (known && !isDeepStrictEqual(ofClient, response.results)) return wrong("the history is not the client's stored results");
         return;
       }
@@ -632,7 +632,9 @@ function routeCase(world: HttpWorld): fc.Arbitrary<HttpCase> {
         if (!PseudonymousRefSchema.safeParse(ref.decoded).success) return 404;
         if (caller.kind === 'token' && (caller.role !== 'therapist' || w.sessions.get(caller.sid) !== ref.decoded)) return 403;
         const format = parseQuery(query.replace(/^\?/, ''))['format'];
-        return format === undefined || (typeof format === 'string' && ['json', 'csv', 'fhir'].includes(format)) ? 200 : 400;
+        if (format !== undefined && !(typeof format === 'string' && ['json', 'csv', 'fhir'].includes(format))) return 400;
+        // A clientRef is a client of the tenant once the tenant has had a session for it.
+        return [...w.sessions.values()].includes(ref.decoded) ? 200 : 404;
       },
     }),
   );
@@ -935,5 +937,154 @@ describe('fuzzing', () => {
       .filter(([kind]) => kind.startsWith('case:'))
       .reduce((sum, [, n]) => sum + n, 0);
     expect(total).toBeGreaterThanOrEqual(TOTAL * 0.99);
+  });
+});
+
+// ——— Tenants ———
+
+const TENANT_KEYS = { a: 'fuzz-tenant-a-key-0123456789abcdef', b: 'fuzz-tenant-b-key-0123456789abcdef' } as const;
+type TenantName = keyof typeof TENANT_KEYS;
+/** Few refs, shared by both tenants: the same clientRef under two tenants is the common case. */
+const TENANT_REFS = ['shared-1', 'shared-2', 'rare-3'] as const;
+
+interface ModelSession {
+  readonly id: string;
+  readonly tenant: TenantName;
+  readonly clientRef: string;
+  readonly therapistToken: string;
+  closed: boolean;
+  /** The submissionId of its result, once stored (FHIR names a result by it, not by session). */
+  submissionId: string | null;
+}
+
+type TenantCommand =
+  | { readonly kind: 'create'; readonly tenant: TenantName; readonly ref: string }
+  | { readonly kind: 'submit'; readonly pick: number }
+  | { readonly kind: 'read' | 'close'; readonly tenant: TenantName; readonly pick: number }
+  | { readonly kind: 'results'; readonly tenant: TenantName; readonly ref: string; readonly format: 'json' | 'csv' | 'fhir' }
+  | { readonly kind: 'therapist'; readonly pick: number; readonly ref: string }
+  | { readonly kind: 'history'; readonly pick: number };
+
+const tenantName = fc.constantFrom<TenantName>('a', 'b');
+const tenantRef = fc.constantFrom(...TENANT_REFS);
+const tenantCommand: fc.Arbitrary<TenantCommand> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('create' as const), tenant: tenantName, ref: tenantRef }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('submit' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('read' as const, 'close' as const), tenant: tenantName, pick: fc.nat() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('results' as const), tenant: tenantName, ref: tenantRef, format: fc.constantFrom('json' as const, 'csv' as const, 'fhir' as const) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('therapist' as const), pick: fc.nat(), ref: tenantRef }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('history' as const), pick: fc.nat() }) },
+);
+
+describe('fuzzing: tenants', () => {
+  it('random API calls by two tenants never let one see, close or export the other\'s sessions or results', { timeout: TIMEOUT }, async () => {
+    const server = await startTestServer({
+      apiKeys: [
+        { label: 'a', key: TENANT_KEYS.a },
+        { label: 'b', key: TENANT_KEYS.b },
+      ],
+      rateLimits: OPEN_LIMITS,
+    });
+    // One model for every run: sessions made in earlier runs stay, as they would in a deployment.
+    const model: ModelSession[] = [];
+    let submissions = 0;
+    const picked = (pick: number): ModelSession | undefined => model[pick % Math.max(1, model.length)];
+    const ownedBy = (tenant: TenantName, ref: string) => model.filter((session) => session.tenant === tenant && session.clientRef === ref);
+    /** No session or result of another tenant is named in what `tenant` received. */
+    const expectNothingOfOthers = (tenant: TenantName, text: string, where: string) => {
+      for (const session of model) {
+        if (session.tenant === tenant) continue;
+        for (const id of [session.id, session.submissionId ?? session.id]) expect(text, `${where} shows ${session.tenant}'s ${id}`).not.toContain(id);
+      }
+    };
+    /**
+     * A history as received holds exactly the results of the tenant's sessions of that client
+     * (CSV names a result by its session, FHIR by its submission, JSON by both).
+     */
+    const expectHistory = (tenant: TenantName, ref: string, text: string, where: string) => {
+      expectNothingOfOthers(tenant, text, where);
+      for (const session of ownedBy(tenant, ref)) {
+        const shown = text.includes(session.id) || (session.submissionId !== null && text.includes(session.submissionId));
+        expect(shown, `${where}: ${session.id}`).toBe(session.submissionId !== null);
+      }
+    };
+
+    async function run(command: TenantCommand): Promise<void> {
+      const where = JSON.stringify(command);
+      switch (command.kind) {
+        case 'create': {
+          const created = await server.createSession(command.ref, {}, TENANT_KEYS[command.tenant]);
+          model.push({ id: created.sessionId, tenant: command.tenant, clientRef: command.ref, therapistToken: created.therapist.token, closed: false, submissionId: null });
+          return;
+        }
+        case 'submit': {
+          const session = picked(command.pick);
+          if (!session || session.closed) return;
+          const therapist = await server.join(session.therapistToken);
+          const submissionId = `fuzz-tenant-${String(++submissions).padStart(5, '0')}`;
+          const ack = await therapist.emitWithAck('rating:submit', { submissionId, marks: { relationship: 50, goals: 60, approach: 70, overall: 80 } });
+          therapist.disconnect();
+          expect(ack.ok, where).toBe(session.submissionId === null);
+          session.submissionId ??= submissionId;
+          return;
+        }
+        case 'read':
+        case 'close': {
+          const session = picked(command.pick);
+          if (!session) return;
+          const path = command.kind === 'read' ? `/api/sessions/${session.id}` : `/api/sessions/${session.id}/close`;
+          const response = await server.api(path, { key: TENANT_KEYS[command.tenant], ...(command.kind === 'close' ? { method: 'POST' } : {}) });
+          const text = await response.text();
+          const own = session.tenant === command.tenant;
+          expect(response.status, where).toBe(own ? 200 : 404);
+          expectNothingOfOthers(command.tenant, text, where);
+          if (own && command.kind === 'close') session.closed = true;
+          if (own) expect((JSON.parse(text) as { result: { submissionId: string } | null }).result?.submissionId ?? null, where).toBe(session.submissionId);
+          return;
+        }
+        case 'results': {
+          const response = await server.api(`/api/clients/${command.ref}/results?format=${command.format}`, { key: TENANT_KEYS[command.tenant] });
+          const text = await response.text();
+          expect(response.status, where).toBe(ownedBy(command.tenant, command.ref).length > 0 ? 200 : 404);
+          expectHistory(command.tenant, command.ref, text, where);
+          return;
+        }
+        case 'therapist': {
+          const session = picked(command.pick);
+          if (!session) return;
+          const response = await server.api(`/api/clients/${command.ref}/results`, { key: session.therapistToken });
+          const text = await response.text();
+          expect(response.status, where).toBe(session.closed ? 401 : command.ref === session.clientRef ? 200 : 403);
+          if (response.status === 200) expectHistory(session.tenant, command.ref, text, where);
+          else expect(text, where).not.toContain('fuzz-tenant-');
+          return;
+        }
+        case 'history': {
+          const session = picked(command.pick);
+          if (!session || session.closed) return;
+          const therapist = await server.join(session.therapistToken);
+          const history = await therapist.emitWithAck('history:read', {});
+          therapist.disconnect();
+          expect(history.ok, where).toBe(true);
+          expectHistory(session.tenant, session.clientRef, JSON.stringify(history), where);
+          return;
+        }
+      }
+    }
+
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(tenantCommand, { minLength: 1, maxLength: 15 }), async (commands) => {
+          for (const command of commands) await run(command);
+        }),
+        { numRuns: Math.max(20, Math.round(TOTAL / 250)), endOnFailure: true },
+      );
+      // The sequences did reach both sides of the boundary.
+      expect(new Set(model.map((session) => session.tenant)).size).toBe(2);
+      expect(model.some((session) => session.submissionId !== null)).toBe(true);
+      await expectHealthy(server);
+    } finally {
+      await server.close();
+    }
   });
 });

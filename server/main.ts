@@ -15,14 +15,13 @@ async function main(): Promise<void> {
   const embeddedKey = config.apiKeys.length === 0 ? loadOrCreateSecret(config.dataDir, 'dev-api-key', 24) : undefined;
   const apiKeys = embeddedKey ? [{ label: 'development', key: embeddedKey }] : config.apiKeys;
   const demoOn = config.demo ?? embeddedKey !== undefined;
-  const demoApiKey = demoOn ? (embeddedKey ?? apiKeys[0]?.key) : undefined;
 
   const srs = await createApp({
     store,
     tokenSecret,
     apiKeys,
     publicUrl: config.publicUrl,
-    demoApiKey,
+    demo: demoOn,
     scoring: { flagBelowMm: config.flagBelowMm },
     tokenTtlSeconds: config.tokenTtlSeconds,
     trustProxy: config.trustProxy,
@@ -36,7 +35,7 @@ async function main(): Promise<void> {
   const base = config.publicUrl ?? `http://localhost:${address.port}`;
   const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
   console.log(`srs-live listening on port ${address.port} (${storage}${config.redisUrl ? ', Redis adapter' : ''})`);
-  if (demoApiKey) console.log(`Demo of a telehealth call: ${base}/`);
+  if (demoOn) console.log(`Demo of a telehealth call: ${base}/`);
   if (embeddedKey) console.log(`Development API key: ${embeddedKey}`);
 
   let stopping = false;

@@ -10,11 +10,12 @@ import { SignJWT } from 'jose';
 import { io as connectSocket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NAMESPACE, PROTOCOL_VERSION, type CreateSessionResponse } from '../shared/protocol.ts';
-import type { AppOptions } from './app.ts';
+import { createApp, type AppOptions } from './app.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './live/token-bucket.ts';
+import { silentLogger } from './logging.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
-import { nextEvent, startTestServer, TEST_TOKEN_SECRET, type TestServer, type TestSocket } from './testing/test-server.ts';
+import { nextEvent, startTestServer, TEST_API_KEY, TEST_TOKEN_SECRET, type TestServer, type TestSocket } from './testing/test-server.ts';
 import { TokenSigner } from './tokens.ts';
 
 /** What an attack ended with, in a shape a row can state exactly. */
@@ -139,11 +140,12 @@ async function snapshot(ctx: Ctx, watch: ReadonlyArray<'a' | 'b'>, withMarks: bo
     watch.map(async (which) => {
       const session = ctx[which];
       const current = await srs.sessions.get(session.sessionId);
+      const tenant = current?.session.tenant ?? '';
       const clientRef = current?.session.clientRef ?? '';
       return {
         current,
-        results: await store.listClientResults(clientRef),
-        audit: [...(await store.listAudit({ sessionId: session.sessionId })), ...(await store.listAudit({ clientRef }))],
+        results: await store.listClientResults(tenant, clientRef),
+        audit: [...(await store.listAudit({ sessionId: session.sessionId })), ...(await store.listAudit({ tenant, clientRef }))],
         marks: withMarks && current && current.session.status !== 'closed' ? await liveMarks(ctx, session) : null,
       };
     }),
@@ -240,6 +242,72 @@ const marksJson = '"relationship":50,"goals":50,"approach":50,"overall":50';
 
 /** Values that are not an integer 0–100 (NaN and Infinity reach the server as null). */
 const BAD_MM: readonly unknown[] = [7.5, Number.NaN, -1, 101, 1e308, Number.POSITIVE_INFINITY, '50', true, null, [], {}, -0.5, 2 ** 53];
+
+/** A second tenant beside the test key's (`test`, which creates sessions A and B). */
+const OTHER_TENANT_KEY = 'other-tenant-key-0123456789abcdef';
+const TWO_TENANTS: Partial<AppOptions> = {
+  apiKeys: [
+    { label: 'test', key: TEST_API_KEY },
+    { label: 'other', key: OTHER_TENANT_KEY },
+  ],
+};
+/** What a row's setup made outside the table's two sessions: a session of another tenant, the demo key. */
+const extras = new WeakMap<Ctx, { session: CreateSessionResponse; key?: string }>();
+const extraOf = (ctx: Ctx) => {
+  const extra = extras.get(ctx);
+  if (!extra) throw new Error('the setup made nothing extra');
+  return extra;
+};
+
+async function demoKeyOf(ctx: Ctx): Promise<string> {
+  const script = await (await fetch(`${ctx.server.url}/demo.js`)).text();
+  const key = /const apiKey = "([^"]+)";/.exec(script)?.[1];
+  if (!key) throw new Error('no key in /demo.js');
+  return key;
+}
+
+/** Reading, exporting and closing session A and A's client, as a caller with `key`. */
+async function readExportClose(ctx: Ctx, key: string): Promise<Observed[]> {
+  return [
+    await httpOf(await ctx.server.api(`/api/sessions/${ctx.a.sessionId}`, { key })),
+    await httpOf(await ctx.server.api('/api/clients/client-a/results', { key })),
+    await httpOf(await ctx.server.api('/api/clients/client-a/results?format=csv', { key })),
+    await httpOf(await ctx.server.api('/api/clients/client-a/results?format=fhir', { key })),
+    await httpOf(await ctx.server.api(`/api/sessions/${ctx.a.sessionId}/close`, { method: 'POST', key })),
+  ];
+}
+
+const REMOVED_KEY = 'removed-key-0123456789abcdef';
+const ROTATED_OLD_KEY = 'rotated-old-key-0123456789abcdef';
+
+/**
+ * A store that a first run wrote with keys since removed from the configuration (`gone`) or
+ * replaced (`rotated`): each created a session there.
+ */
+async function storeOfAnEarlierConfiguration(): Promise<Partial<AppOptions>> {
+  const store = await openStore({ sqliteFile: ':memory:' });
+  const earlier = await createApp({
+    store,
+    tokenSecret: TEST_TOKEN_SECRET,
+    apiKeys: [
+      { label: 'test', key: TEST_API_KEY },
+      { label: 'gone', key: REMOVED_KEY },
+      { label: 'rotated', key: ROTATED_OLD_KEY },
+    ],
+    logger: silentLogger(),
+  });
+  const { port } = await earlier.listen(0, '127.0.0.1');
+  for (const key of [REMOVED_KEY, ROTATED_OLD_KEY]) {
+    const created = await fetch(`http://127.0.0.1:${port}/api/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: '{"clientRef":"client-a"}',
+    });
+    if (created.status !== 201) throw new Error(`the earlier run could not create a session: ${created.status}`);
+  }
+  await earlier.close();
+  return { store, apiKeys: [{ label: 'test', key: TEST_API_KEY }, { label: 'rotated', key: 'rotated-new-key-0123456789abcdef' }] };
+}
 
 const ROWS: readonly AttackRow[] = [
   {
@@ -963,6 +1031,96 @@ const ROWS: readonly AttackRow[] = [
     // Budget 8, one spent by the therapist: seven connect (each taking over from the last), three are refused.
     refused: { each: [...Array(7).fill({ connected: true }), ...Array(3).fill({ connectError: 'RATE_LIMITED' })], otherSession: { connected: true } },
     exhaustsJoins: true,
+  },
+  {
+    name: "another tenant's key reads, exports and closes session A and A's client",
+    options: TWO_TENANTS,
+    setup: async (ctx) => {
+      await openRating(ctx, ctx.a);
+      ctx.stored.push(await ackOf(await joinAs(ctx, ctx.a.client.token), 'rating:submit', { submissionId: 'a-tenant-0001', marks: MARKS }));
+    },
+    attack: async (ctx) => ({ each: await readExportClose(ctx, OTHER_TENANT_KEY) }),
+    // The 404 of what does not exist: another tenant's session or client is not confirmed.
+    refused: { each: Array(5).fill({ http: 404, code: 'NOT_FOUND' }) },
+  },
+  {
+    name: "another tenant's therapist token, of a session for the same clientRef, reads A's client (API, CSV and history:read)",
+    options: TWO_TENANTS,
+    setup: async (ctx) => {
+      await openRating(ctx, ctx.a);
+      ctx.stored.push(await ackOf(await joinAs(ctx, ctx.a.client.token), 'rating:submit', { submissionId: 'a-tenant-0002', marks: MARKS }));
+      extras.set(ctx, { session: await ctx.server.createSession('client-a', {}, OTHER_TENANT_KEY) });
+    },
+    attack: async (ctx) => {
+      const key = extraOf(ctx).session.therapist.token;
+      const history = await ctx.server.api('/api/clients/client-a/results', { key });
+      const csv = await (await ctx.server.api('/api/clients/client-a/results?format=csv', { key })).text();
+      const therapist = await joinAs(ctx, key);
+      return {
+        history: { http: history.status, results: ((await history.json()) as { results: unknown[] }).results },
+        csvNamesA: csv.includes(ctx.a.sessionId),
+        historyRead: await raw(therapist).timeout(5000).emitWithAck('history:read', {}),
+        readA: await httpOf(await ctx.server.api(`/api/sessions/${ctx.a.sessionId}`, { key })),
+      };
+    },
+    // Its own tenant's client-a, who has no results yet: nothing of tenant A's.
+    refused: { history: { http: 200, results: [] }, csvNamesA: false, historyRead: { ok: true, results: [] }, readA: { http: 403, code: 'FORBIDDEN' } },
+  },
+  {
+    name: "the demo page's key reads, exports and closes: A, its client, and its own demo session",
+    options: { demo: true },
+    setup: async (ctx) => {
+      const key = await demoKeyOf(ctx);
+      extras.set(ctx, { key, session: await ctx.server.createSession('demo-client', {}, key) });
+    },
+    attack: async (ctx) => {
+      const { key = '', session } = extraOf(ctx);
+      return {
+        each: [
+          ...(await readExportClose(ctx, key)),
+          await httpOf(await ctx.server.api(`/api/sessions/${session.sessionId}`, { key })),
+          await httpOf(await ctx.server.api('/api/clients/demo-client/results', { key })),
+          await httpOf(await ctx.server.api(`/api/sessions/${session.sessionId}/close`, { method: 'POST', key })),
+        ],
+        demoSession: (await ctx.server.store.getSession(session.sessionId))?.status,
+      };
+    },
+    refused: { each: Array(8).fill({ http: 403, code: 'FORBIDDEN' }), demoSession: 'waiting' },
+  },
+  {
+    name: 'a platform key reads, exports and closes a demo session (another tenant)',
+    options: { demo: true },
+    setup: async (ctx) => {
+      const key = await demoKeyOf(ctx);
+      extras.set(ctx, { key, session: await ctx.server.createSession('demo-client', {}, key) });
+    },
+    attack: async (ctx) => {
+      const { session } = extraOf(ctx);
+      return {
+        each: [
+          await httpOf(await ctx.server.api(`/api/sessions/${session.sessionId}`)),
+          await httpOf(await ctx.server.api('/api/clients/demo-client/results')),
+          await httpOf(await ctx.server.api('/api/clients/demo-client/results?format=fhir')),
+          await httpOf(await ctx.server.api(`/api/sessions/${session.sessionId}/close`, { method: 'POST' })),
+        ],
+        demoSession: (await ctx.server.store.getSession(session.sessionId))?.status,
+      };
+    },
+    refused: { each: Array(4).fill({ http: 404, code: 'NOT_FOUND' }), demoSession: 'waiting' },
+  },
+  {
+    name: 'a key removed from the configuration, and the old key of a rotated label, over the store they wrote to',
+    options: storeOfAnEarlierConfiguration,
+    attack: async (ctx) => {
+      const [own] = (await ctx.server.store.listAudit({ tenant: 'gone' })).map((entry) => entry.sessionId);
+      const attempts = async (key: string) => [
+        await httpOf(await ctx.server.api('/api/sessions', { method: 'POST', body: '{"clientRef":"client-a"}', key })),
+        ...(await readExportClose(ctx, key)),
+        await httpOf(await ctx.server.api(`/api/sessions/${own ?? 'missing'}`, { key })),
+      ];
+      return { removed: await attempts(REMOVED_KEY), rotatedOld: await attempts(ROTATED_OLD_KEY), ownSession: (await ctx.server.store.getSession(own ?? ''))?.status };
+    },
+    refused: { removed: Array(7).fill({ http: 401, code: 'UNAUTHORIZED' }), rotatedOld: Array(7).fill({ http: 401, code: 'UNAUTHORIZED' }), ownSession: 'waiting' },
   },
 ];
 

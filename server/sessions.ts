@@ -50,18 +50,21 @@ export class SessionService {
     return this.#options.store;
   }
 
-  async create(request: NewSessionRequest, pageBaseUrl: string, actor: string): Promise<CreateSessionResponse> {
+  /** Creates a session in the tenant of the caller (`owner.actor`, as the audit trail names it). */
+  async create(request: NewSessionRequest, pageBaseUrl: string, owner: { readonly tenant: string; readonly actor: string }): Promise<CreateSessionResponse> {
     const id = randomUUID();
     const createdAt = new Date().toISOString();
+    const { tenant, actor } = owner;
     await this.store.createSession({
       id,
+      tenant,
       clientRef: request.clientRef,
       therapistRef: request.therapistRef ?? null,
       instrument: request.instrument,
       status: this.#options.initialStatus,
       createdAt,
     });
-    await this.store.appendAudit({ actor, action: 'session.create', sessionId: id, clientRef: request.clientRef, at: createdAt });
+    await this.store.appendAudit({ actor, action: 'session.create', tenant, sessionId: id, clientRef: request.clientRef, at: createdAt });
     const ttl = request.tokenTtlSeconds ?? this.#options.defaultTokenTtlSeconds;
     const [client, therapist] = await Promise.all([
       this.#options.signer.sign(id, 'client', ttl),
@@ -76,9 +79,21 @@ export class SessionService {
 
   /** The session with its status made consistent with its result (a stored result means submitted). */
   async get(id: string): Promise<{ session: SessionRecord; result: Result | null } | null> {
+    return this.#withResult(await this.store.getSession(id));
+  }
+
+  /**
+   * As get, but null for a session of another tenant: to its callers it does not exist. Its result
+   * is not even read, so that the answer takes as long as for a session that does not exist.
+   */
+  async getInTenant(id: string, tenant: string): Promise<{ session: SessionRecord; result: Result | null } | null> {
     const session = await this.store.getSession(id);
+    return this.#withResult(session?.tenant === tenant ? session : null);
+  }
+
+  async #withResult(session: SessionRecord | null): Promise<{ session: SessionRecord; result: Result | null } | null> {
     if (!session) return null;
-    const result = await this.store.getResult(id);
+    const result = await this.store.getResult(session.id);
     const status = result && session.status !== 'closed' ? 'submitted' : session.status;
     return { session: { ...session, status }, result };
   }
@@ -132,6 +147,7 @@ export class SessionService {
         await this.store.appendAudit({
           actor: `${role}:${sessionId}`,
           action: 'result.store',
+          tenant: session.tenant,
           sessionId,
           clientRef: session.clientRef,
           at: result.submittedAt,

@@ -1,6 +1,7 @@
 /**
  * The demo page's script: it plays a telehealth platform's back end by calling the platform API
- * with the development key, then opens the two pages in frames.
+ * with the demo page's own key, which can only create sessions (in the `demo` tenant), then opens
+ * the two pages in frames. Whoever opens the page can read the key: it opens nothing else.
  */
 export const DEMO_SCRIPT = `
 const apiKey = __DEMO_API_KEY__;

@@ -9,7 +9,7 @@ import { DEMO_SCRIPT } from './demo-script.ts';
 const WIDGET_SRC = '/widget/srs-widget.js';
 
 export interface PagesOptions {
-  /** The API key the demo page uses to create sessions; no demo page when absent. */
+  /** The demo page's own create-only key (never a configured one); no demo page when absent. */
   readonly demoApiKey: string | undefined;
 }
 

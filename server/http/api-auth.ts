@@ -1,15 +1,49 @@
 /**
- * Who is calling the platform API: a platform with an API key, or a therapist with their join
- * token (which may read only its own session and that client's history).
+ * Who is calling the platform API: a platform with an API key (acting for its tenant), or a
+ * therapist with their join token (which may read only its own session and that client's history,
+ * within the session's tenant). Every refusal is logged with its reason, the route and the
+ * caller's address, never with the credential.
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { JoinClaims } from '../../shared/protocol.ts';
-import { hashApiKey } from '../api-keys.ts';
+import type { ApiKeyRing } from '../api-keys.ts';
+import type { Logger } from '../logging.ts';
 import type { Store } from '../store/store.ts';
 import { TokenError, type TokenSigner } from '../tokens.ts';
 import { sendError } from './errors.ts';
 
-export type Caller = { kind: 'platform'; label: string } | { kind: 'token'; claims: JoinClaims };
+export type Caller =
+  | { readonly kind: 'platform'; readonly tenant: string; readonly createOnly: boolean }
+  | { readonly kind: 'token'; readonly tenant: string; readonly claims: JoinClaims };
+
+export interface ApiAuth {
+  readonly keys: ApiKeyRing;
+  readonly store: Store;
+  readonly signer: TokenSigner;
+  readonly logger: Logger;
+}
+
+/** Why a request was refused: in the log only; the caller gets one message per status. */
+export type RefusalReason =
+  | 'missing-credential'
+  | 'unknown-key'
+  | 'invalid-token'
+  | 'expired-token'
+  | 'unknown-session'
+  | 'closed-session'
+  | 'token-on-platform-route'
+  | 'demo-key-creates-only'
+  | 'client-token'
+  | 'other-session'
+  | 'other-client';
+
+/** Who else a route lets in besides a platform's full API key. */
+export interface Admits {
+  /** A join token (the route then checks its role and session). */
+  readonly tokens?: boolean;
+  /** The demo page's create-only key. */
+  readonly createOnly?: boolean;
+}
 
 export function bearerOf(req: Request): string | null {
   const header = req.get('authorization');
@@ -18,38 +52,67 @@ export function bearerOf(req: Request): string | null {
 }
 
 export function actorOf(caller: Caller): string {
-  return caller.kind === 'platform' ? `api:${caller.label}` : `${caller.claims.role}:${caller.claims.sid}`;
+  return caller.kind === 'platform' ? `api:${caller.tenant}` : `${caller.claims.role}:${caller.claims.sid}`;
 }
+
+/** The caller that `authorize` admitted to this request. */
+export function callerOf(res: Response): Caller {
+  return res.locals['caller'] as Caller;
+}
+
+/**
+ * Answers 401 or 403 and logs why. The route is the pattern (`/api/clients/:clientRef/results`),
+ * never the path, which may carry a clientRef.
+ */
+export function refuse(req: Request, res: Response, logger: Logger, status: 401 | 403, reason: RefusalReason, message: string): void {
+  const route = `${req.baseUrl}${typeof req.route?.path === 'string' ? req.route.path : ''}`;
+  logger.warn({ event: 'api.auth.refused', status, reason, method: req.method, route, ip: req.ip }, 'API request refused');
+  sendError(res, status === 401 ? 'unauthorized' : 'forbidden', message);
+}
+
+const NOT_VALID = 'the API key or token is not valid';
 
 /** Resolves the caller from `Authorization: Bearer …`, or answers 401 and resolves null. */
-export async function identifyCaller(req: Request, res: Response, store: Store, signer: TokenSigner): Promise<Caller | null> {
+async function identify(req: Request, res: Response, auth: ApiAuth): Promise<Caller | null> {
   const bearer = bearerOf(req);
   if (!bearer) {
-    sendError(res, 'unauthorized', 'send an API key as "Authorization: Bearer <key>"');
+    refuse(req, res, auth.logger, 401, 'missing-credential', 'send an API key as "Authorization: Bearer <key>"');
     return null;
   }
-  const key = await store.findApiKey(hashApiKey(bearer));
-  if (key) return { kind: 'platform', label: key.label };
-  if (bearer.split('.').length === 3) {
-    try {
-      const claims = await signer.verify(bearer);
-      // Closing a session ends its tokens, for the API as for the live relay.
-      const session = await store.getSession(claims.sid);
-      if (session && session.status !== 'closed') return { kind: 'token', claims };
-    } catch (error) {
-      if (!(error instanceof TokenError)) throw error;
-    }
+  const grant = auth.keys.find(bearer);
+  if (grant) return { kind: 'platform', ...grant };
+  if (bearer.split('.').length !== 3) {
+    refuse(req, res, auth.logger, 401, 'unknown-key', NOT_VALID);
+    return null;
   }
-  sendError(res, 'unauthorized', 'the API key or token is not valid');
-  return null;
+  let claims: JoinClaims;
+  try {
+    claims = await auth.signer.verify(bearer);
+  } catch (error) {
+    if (!(error instanceof TokenError)) throw error;
+    refuse(req, res, auth.logger, 401, error.expired ? 'expired-token' : 'invalid-token', NOT_VALID);
+    return null;
+  }
+  // Closing a session ends its tokens, for the API as for the live relay.
+  const session = await auth.store.getSession(claims.sid);
+  if (!session || session.status === 'closed') {
+    refuse(req, res, auth.logger, 401, session ? 'closed-session' : 'unknown-session', NOT_VALID);
+    return null;
+  }
+  return { kind: 'token', tenant: session.tenant, claims };
 }
 
-/** Middleware for routes only a platform (API key) may call. */
-export function requireApiKey(store: Store, signer: TokenSigner) {
+/** Middleware: admits a platform key, and what `admits` adds; the caller is then `callerOf(res)`. */
+export function authorize(auth: ApiAuth, admits: Admits = {}) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const caller = await identifyCaller(req, res, store, signer);
+    const caller = await identify(req, res, auth);
     if (!caller) return;
-    if (caller.kind !== 'platform') return sendError(res, 'forbidden', 'this endpoint needs a platform API key');
+    if (caller.kind === 'token' && !admits.tokens) {
+      return refuse(req, res, auth.logger, 403, 'token-on-platform-route', 'this endpoint needs a platform API key');
+    }
+    if (caller.kind === 'platform' && caller.createOnly && !admits.createOnly) {
+      return refuse(req, res, auth.logger, 403, 'demo-key-creates-only', 'the demo key may only create sessions');
+    }
     res.locals['caller'] = caller;
     next();
   };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateSessionBodySchema, ResultSchema } from '../../shared/schemas.ts';
-import { startTestServer, TEST_API_KEY, type TestServer } from '../testing/test-server.ts';
+import { startTestServer, type TestServer } from '../testing/test-server.ts';
 import type { OpenApiDocument } from './openapi.ts';
 
 /** The parts of an Express 5 (router 2.x) layer that the walk reads. */
@@ -37,7 +37,7 @@ describe('OpenAPI document', () => {
 
   beforeAll(async () => {
     // With the demo on, every page route the app can have is registered.
-    server = await startTestServer({ demoApiKey: TEST_API_KEY });
+    server = await startTestServer({ demo: true });
     const response = await fetch(`${server.url}/api/openapi.json`); // no Authorization: public
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);

@@ -101,7 +101,9 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
       description:
         'Create live Session Rating Scale sessions, read their scored results and export a client\'s history as JSON, CSV or FHIR R4. ' +
         'Errors are always JSON: `{"error": {"code", "message"}}`. Marks are integer millimetres (0–100 per item, 0–400 total). ' +
-        '`clientRef` is the platform\'s pseudonymous id: no names, no e-mail, no PHI. Unknown paths under /api answer 404 NOT_FOUND.',
+        '`clientRef` is the platform\'s pseudonymous id: no names, no e-mail, no PHI. Unknown paths under /api answer 404 NOT_FOUND. ' +
+        'Each API key\'s label is a tenant: a key reaches only the sessions and clients of its own tenant, and another tenant\'s answer 404 as if they did not exist. ' +
+        'Every /api response carries `Cache-Control: no-store`.',
     },
     servers: [{ url: base }],
     tags: [
@@ -121,7 +123,7 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
         post: {
           operationId: 'createSession',
           summary: 'Create a session',
-          description: 'Creates a session and signs one join token per role. Each `url` opens a ready page; its token travels in the fragment. Embed the widget with the `token` instead if you render your own page.',
+          description: 'Creates a session in the tenant of the key (its label) and signs one join token per role. Each `url` opens a ready page; its token travels in the fragment. Embed the widget with the `token` instead if you render your own page. The demo page\'s own key may call this endpoint only.',
           tags: ['sessions'],
           security: PLATFORM_ONLY,
           requestBody: { required: true, content: { 'application/json': { schema: ref('CreateSessionBody'), examples: CREATE_SESSION_EXAMPLES } } },
@@ -147,15 +149,15 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
         get: {
           operationId: 'getSession',
           summary: 'Read a session and, once submitted, its result',
-          description: 'A platform API key reads any session; a therapist join token reads only its own session. Every read is audited.',
+          description: 'A platform API key reads the sessions of its tenant; a therapist join token reads only its own session. Another tenant\'s session answers 404, as one that does not exist. Every read is audited.',
           tags: ['sessions'],
           security: PLATFORM_OR_THERAPIST,
           parameters: [sessionIdParameter],
           responses: {
             '200': { description: 'The session.', content: json(ref('Session'), EXAMPLE_SESSION) },
             '401': unauthorized,
-            '403': error('forbidden', 'A client token, or a therapist token of another session.', 'this token may not read this session'),
-            '404': error('notFound', 'No such session.', 'no such session'),
+            '403': error('forbidden', 'A client token, a therapist token of another session, or the demo page\'s key.', 'this token may not read this session'),
+            '404': error('notFound', 'No such session in the key\'s tenant.', 'no such session'),
             '500': internal,
           },
         },
@@ -164,7 +166,7 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
         post: {
           operationId: 'closeSession',
           summary: 'Close a session',
-          description: 'Sets the status to `closed`, disconnects the session\'s live sockets and makes its join tokens unusable for joining. No body is needed. A stored result is kept and returned.',
+          description: 'Sets the status to `closed`, disconnects the session\'s live sockets and makes its join tokens unusable for joining. No body is needed. A stored result is kept and returned. Another tenant\'s session answers 404.',
           tags: ['sessions'],
           security: PLATFORM_ONLY,
           parameters: [sessionIdParameter],
@@ -172,8 +174,8 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
             '200': { description: 'The closed session.', content: json(ref('Session'), { ...EXAMPLE_SESSION, status: 'closed', closedAt: '2025-03-04T16:00:00.000Z' }) },
             '400': malformedJson,
             '401': unauthorized,
-            '403': error('forbidden', 'Called with a join token.', 'this endpoint needs a platform API key'),
-            '404': error('notFound', 'No such session.', 'no such session'),
+            '403': error('forbidden', 'Called with a join token or the demo page\'s key.', 'this endpoint needs a platform API key'),
+            '404': error('notFound', 'No such session in the key\'s tenant.', 'no such session'),
             '413': tooLarge,
             '500': internal,
           },
@@ -184,7 +186,9 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
           operationId: 'listClientResults',
           summary: 'A client\'s results, oldest first (JSON, CSV or FHIR)',
           description:
-            'A platform API key reads any client; a therapist join token reads the client of its own session (for the trend). A client without results answers 200 with none. Every read and export is audited. Responses carry `cache-control: no-store`.',
+            'A platform API key reads the clients of its tenant: a clientRef is a client of the tenant once the tenant created a session for it, and the same clientRef under two tenants is two clients. ' +
+            'A therapist join token reads the client of its own session, within that session\'s tenant (for the trend). A client of the tenant without results answers 200 with none; a clientRef the tenant never had answers 404, whoever else has it. ' +
+            'Every read and export is audited. Responses carry `cache-control: no-store`.',
           tags: ['results'],
           security: PLATFORM_OR_THERAPIST,
           parameters: [
@@ -206,18 +210,18 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
             },
             '400': error('badRequest', '`format` is not json, csv or fhir.', 'format must be one of json, csv, fhir'),
             '401': unauthorized,
-            '403': error('forbidden', 'A client token, or a therapist token of another client\'s session.', 'this token may not read these results'),
-            '404': error('notFound', '`clientRef` is not a valid pseudonymous id.', 'no such client'),
+            '403': error('forbidden', 'A client token, a therapist token of another client\'s session, or the demo page\'s key.', 'this token may not read these results'),
+            '404': error('notFound', '`clientRef` is not a valid pseudonymous id, or not a client of the key\'s tenant.', 'no such client'),
             '500': internal,
           },
         },
       },
       '/healthz': {
         get: {
-          operationId: 'health', summary: 'Health check', description: '200 when the server can serve and its store answers.', tags: ['meta'], security: PUBLIC,
+          operationId: 'health', summary: 'Health check', description: '200 when the server can serve and its store has just committed a write (a row of its own); 503 when the write fails (a full disk, a read-only database), even if the store can still be read.', tags: ['meta'], security: PUBLIC,
           responses: {
             '200': { description: 'Healthy.', content: json({ type: 'object', properties: { ok: { const: true } }, required: ['ok'] }, { ok: true }) },
-            '503': error('unavailable', 'The store does not answer.', 'the store does not answer'),
+            '503': error('unavailable', 'The store cannot write.', 'the store cannot write'),
           },
         },
       },
@@ -258,7 +262,12 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
     },
     components: {
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'A platform API key (SRS_API_KEY / SRS_API_KEYS, or the development key printed at start-up).' },
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'API key',
+          description: 'A platform API key (SRS_API_KEY / SRS_API_KEYS, or the development key printed at start-up). Its label is its tenant: it reaches that tenant\'s sessions and clients only. The demo page\'s own key only creates sessions, in the tenant `demo`.',
+        },
         therapistToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The therapist join token of a session (from POST /api/sessions). Reads only that session and that client\'s results. Client tokens cannot read the API.' },
       },
       schemas: {

@@ -116,10 +116,11 @@ export function registerHandlers(socket: SrsSocket, room: LiveRoom, context: Han
     if (!allowed(ack, 'therapist', 'only the therapist reads the history')) return;
     const parsed = EmptyPayloadSchema.safeParse(payload);
     if (!parsed.success) return answer(ack, invalid(parsed.error));
-    const results = await sessions.store.listClientResults(room.clientRef);
+    const results = await sessions.store.listClientResults(room.tenant, room.clientRef);
     await sessions.store.appendAudit({
       actor: `therapist:${sessionId}`,
       action: 'results.read',
+      tenant: room.tenant,
       sessionId,
       clientRef: room.clientRef,
       at: new Date().toISOString(),

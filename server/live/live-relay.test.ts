@@ -101,7 +101,7 @@ describe('live relay', () => {
         enteredBy: 'client',
       });
       expect((await broadcast).result).toEqual(ack.result);
-      expect(await server.store.listClientResults('client-7')).toEqual([ack.result]);
+      expect(await server.store.listClientResults('test', 'client-7')).toEqual([ack.result]);
     });
 
     it('answers a retry with the stored result and stores nothing new', async () => {
@@ -110,7 +110,7 @@ describe('live relay', () => {
       expect(retry).toEqual(first);
       const other = await submit(client, { submissionId: 'sub-0000003', marks: MARKS });
       expect(other).toMatchObject({ ok: false, error: { code: ERROR_CODES.alreadySubmitted } });
-      expect(await server.store.listClientResults('client-7')).toHaveLength(1);
+      expect(await server.store.listClientResults('test', 'client-7')).toHaveLength(1);
     });
 
     it('refuses invalid submissions with an error ack and stores nothing', async () => {
@@ -127,7 +127,7 @@ describe('live relay', () => {
         const ack = await submit(client, payload);
         expect(ack).toMatchObject({ ok: false, error: { code: ERROR_CODES.invalidPayload } });
       }
-      expect(await server.store.listClientResults('client-7')).toEqual([]);
+      expect(await server.store.listClientResults('test', 'client-7')).toEqual([]);
     });
 
     it('sends the stored result to anyone who joins afterwards', async () => {

@@ -82,6 +82,8 @@ export function markedCount(marks: Readonly<Record<ItemId, number | null>>): num
 
 export class LiveRoom {
   readonly sessionId: string;
+  /** The API key label that created the session: its history is read within it. */
+  readonly tenant: string;
   readonly clientRef: string;
   readonly instrument: SessionState['instrument'];
   #status: SessionStatus;
@@ -104,10 +106,11 @@ export class LiveRoom {
   readonly #services: RoomServices;
 
   constructor(
-    record: { sessionId: string; clientRef: string; instrument: SessionState['instrument']; status: SessionStatus; visibility: Visibility; result: Result | null },
+    record: { sessionId: string; tenant: string; clientRef: string; instrument: SessionState['instrument']; status: SessionStatus; visibility: Visibility; result: Result | null },
     services: RoomServices,
   ) {
     this.sessionId = record.sessionId;
+    this.tenant = record.tenant;
     this.clientRef = record.clientRef;
     this.instrument = record.instrument;
     this.#status = record.result && record.status !== 'closed' ? 'submitted' : record.status;

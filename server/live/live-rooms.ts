@@ -74,6 +74,7 @@ export class LiveRooms {
     const room = new LiveRoom(
       {
         sessionId,
+        tenant: session.tenant,
         clientRef: session.clientRef,
         instrument: session.instrument,
         status: session.status,

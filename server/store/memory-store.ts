@@ -1,6 +1,6 @@
 /** A store that keeps everything in memory: for tests that do not need durability. */
 import type { Result, SessionStatus, Visibility } from '../../shared/protocol.ts';
-import { AlreadySubmittedError, type ApiKeyRecord, type AuditEntry, type PendingWebhook, type NewSession, type SavedResult, type SessionRecord, type Store } from './store.ts';
+import { AlreadySubmittedError, type AuditEntry, type AuditFilter, type PendingWebhook, type NewSession, type SavedResult, type SessionRecord, type Store } from './store.ts';
 
 export class MemoryStore implements Store {
   readonly #sessions = new Map<string, SessionRecord>();
@@ -8,7 +8,6 @@ export class MemoryStore implements Store {
   readonly #resultsBySession = new Map<string, Result>();
   readonly #audit: AuditEntry[] = [];
   readonly #outbox = new Map<string, { attempts: number; nextAttemptAt: string; deliveredAt: string | null }>();
-  readonly #apiKeys = new Map<string, ApiKeyRecord>();
 
   async createSession(session: NewSession): Promise<SessionRecord> {
     const record: SessionRecord = { ...session, visibility: 'live', closedAt: null };
@@ -50,19 +49,28 @@ export class MemoryStore implements Store {
     return this.#resultsBySession.get(sessionId) ?? null;
   }
 
-  async listClientResults(clientRef: string): Promise<Result[]> {
+  async listClientResults(tenant: string, clientRef: string): Promise<Result[]> {
     return [...this.#resultsBySession.values()]
-      .filter((result) => this.#sessions.get(result.sessionId)?.clientRef === clientRef)
+      .filter((result) => {
+        const session = this.#sessions.get(result.sessionId);
+        return session?.tenant === tenant && session.clientRef === clientRef;
+      })
       .sort((a, b) => compareBytes(a.submittedAt, b.submittedAt) || compareBytes(a.submissionId, b.submissionId));
+  }
+
+  async hasClient(tenant: string, clientRef: string): Promise<boolean> {
+    for (const session of this.#sessions.values()) if (session.tenant === tenant && session.clientRef === clientRef) return true;
+    return false;
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
     this.#audit.push(entry);
   }
 
-  async listAudit(filter: { sessionId?: string; clientRef?: string }): Promise<AuditEntry[]> {
+  async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
     return this.#audit.filter(
       (entry) =>
+        (filter.tenant === undefined || entry.tenant === filter.tenant) &&
         (filter.sessionId === undefined || entry.sessionId === filter.sessionId) &&
         (filter.clientRef === undefined || entry.clientRef === filter.clientRef),
     );
@@ -87,15 +95,8 @@ export class MemoryStore implements Store {
     if (entry) Object.assign(entry, { attempts, nextAttemptAt });
   }
 
-  async putApiKey(key: ApiKeyRecord): Promise<void> {
-    this.#apiKeys.set(key.keyHash, key);
-  }
-
-  async findApiKey(keyHash: string): Promise<ApiKeyRecord | null> {
-    return this.#apiKeys.get(keyHash) ?? null;
-  }
-
-  async ping(): Promise<void> {}
+  /** Memory has nothing that could refuse a write. */
+  async checkHealth(): Promise<void> {}
 
   async close(): Promise<void> {}
 }

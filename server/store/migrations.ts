@@ -5,7 +5,7 @@
  *
  * Never edit a migration that has shipped; add the next one (`0002_…`). Names sort in run order.
  */
-import { Migrator, PostgresAdapter, SqliteAdapter, sql, type Kysely, type Migration, type MigrationResult } from 'kysely';
+import { Migrator, PostgresAdapter, SqliteAdapter, sql, type Kysely, type Migration, type MigrationResult, type MigrationResultSet } from 'kysely';
 import type { Database } from './sql-schema.ts';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -104,8 +104,92 @@ const sessionVisibility: Migration = {
   },
 };
 
+/**
+ * The tenant that no API key can be: a configured label never contains a colon (SRS_API_KEYS is
+ * split at the first one, and ApiKeyRing refuses one), so sessions kept here are nobody's until
+ * an operator gives them to a tenant (`update sessions set tenant = … where tenant = …`).
+ */
+export const UNATTRIBUTED_TENANT = 'system:unattributed';
+
+/**
+ * Tenants: each session belongs to the tenant (API key label) that created it, and a client's
+ * history is looked up within a tenant. Audit entries carry the tenant whose data they concern.
+ */
+function tenants(dialect: SqlDialectName): Migration {
+  const text = dialect === 'postgres' ? sql`text collate "C"` : 'text';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The default is for rows written without a tenant, which only a node of the previous
+      // release could still write: they fail closed, to no tenant, rather than to a guessed one.
+      await db.schema
+        .alterTable('sessions')
+        .addColumn('tenant', text, (col) => col.notNull().defaultTo(UNATTRIBUTED_TENANT))
+        .execute();
+      // Every session so far was created through the API, and SessionService.create wrote an
+      // audit entry `session.create` by `api:<label>` right after it: that label is its tenant.
+      // A session without that entry (the process died between the two writes) belongs to the
+      // only tenant the trail knows when there is exactly one: a single-key deployment keeps all
+      // its sessions. With several, guessing could hand a client's data to another platform, so
+      // such a session goes to no tenant (UNATTRIBUTED_TENANT) and the operator decides.
+      await sql`
+        update sessions set tenant = coalesce(
+          (select substr(audit.actor, 5) from audit
+            where audit.session_id = sessions.id and audit.action = 'session.create' and audit.actor like 'api:%'
+            order by audit.id limit 1),
+          (select case when count(distinct audit.actor) = 1 then substr(min(audit.actor), 5) end from audit
+            where audit.action = 'session.create' and audit.actor like 'api:%'),
+          ${UNATTRIBUTED_TENANT})
+      `.execute(db);
+      // History is read by tenant and client together; nothing reads by client alone any more.
+      await db.schema.dropIndex('sessions_client_ref').execute();
+      await db.schema.createIndex('sessions_tenant_client_ref').on('sessions').columns(['tenant', 'client_ref']).execute();
+
+      await db.schema.alterTable('audit').addColumn('tenant', text).execute();
+      // An API caller's entries belong to its label; a client's or therapist's to their session's
+      // tenant; the server's own (`system`) to none.
+      await sql`
+        update audit set tenant = case
+          when audit.actor like 'api:%' then substr(audit.actor, 5)
+          else (select sessions.tenant from sessions where sessions.id = audit.session_id)
+        end
+      `.execute(db);
+    },
+  };
+}
+
+/**
+ * API keys are checked against the configured keys' hashes in memory: a key removed from the
+ * configuration must stop working at once, which a copy in the store defeated. The table has no
+ * other use, and a hash kept on disk is one more thing to leak.
+ */
+const dropApiKeys: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.dropTable('api_keys').execute();
+  },
+};
+
+/** One row that /healthz rewrites: proof that the store can commit a write, not only read. */
+function healthCheck(dialect: SqlDialectName): Migration {
+  const text = dialect === 'postgres' ? sql`text collate "C"` : 'text';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('health_check')
+        .addColumn('id', 'integer', (col) => col.primaryKey())
+        .addColumn('checked_at', text, (col) => col.notNull())
+        .execute();
+    },
+  };
+}
+
 export function migrationsFor(dialect: SqlDialectName): Record<string, Migration> {
-  return { '0001_initial': initial(dialect), '0002_session_visibility': sessionVisibility };
+  return {
+    '0001_initial': initial(dialect),
+    '0002_session_visibility': sessionVisibility,
+    '0003_tenants': tenants(dialect),
+    '0004_drop_api_keys': dropApiKeys,
+    '0005_health_check': healthCheck(dialect),
+  };
 }
 
 /**
@@ -117,13 +201,26 @@ export function migrationsFor(dialect: SqlDialectName): Record<string, Migration
  * connection's search_path, where the migrations create the tables.
  */
 export async function migrateToLatest(db: Kysely<Database>, options: { schema?: string } = {}): Promise<void> {
+  await migrate(db, options, (migrator) => migrator.migrateToLatest());
+}
+
+/**
+ * Runs the migrations up to and including `name`, no further: a store as an earlier release left
+ * it, for the tests of the migrations that follow.
+ */
+export async function migrateUpTo(db: Kysely<Database>, name: string, options: { schema?: string } = {}): Promise<void> {
+  if (!(name in migrationsFor(dialectOf(db)))) throw new Error(`no migration named ${name}`);
+  await migrate(db, options, (migrator) => migrator.migrateTo(name));
+}
+
+async function migrate(db: Kysely<Database>, options: { schema?: string }, run: (migrator: Migrator) => Promise<MigrationResultSet>): Promise<void> {
   const migrations = migrationsFor(dialectOf(db));
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     ...(options.schema === undefined ? {} : { migrationTableSchema: options.schema }),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await run(migrator);
   if (error !== undefined) {
     const failed = results?.find((result: MigrationResult) => result.status === 'Error')?.migrationName;
     throw new Error(failed ? `database migration ${failed} failed` : 'database migration failed', { cause: error });

@@ -4,9 +4,12 @@
  * or SRS_REQUIRE_SERVICES=1 says the server must be there: then it fails.
  */
 import { randomBytes } from 'node:crypto';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { describeTenantMigration } from './migration.contract.ts';
 import { openStore } from './open-store.ts';
+import type { Database } from './sql-schema.ts';
 import { describeStoreContract, makeResult, newSession, at } from './store.contract.ts';
 
 const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -56,6 +59,20 @@ const reason = await unreachableReason();
 
 if (reason === null) {
   describeStoreContract('PostgreSQL', openInFreshSchema);
+
+  describeTenantMigration('PostgreSQL', async () => {
+    const schema = uniqueSchema();
+    await withClient((client) => client.query(`create schema ${schema}`));
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, options: `-c search_path=${schema}` }) }) });
+    return {
+      db,
+      schema,
+      async cleanup() {
+        await db.destroy();
+        await withClient((client) => client.query(`drop schema if exists ${schema} cascade`));
+      },
+    };
+  });
 
   describe('PostgreSQL schema', () => {
     it('keeps a result across close and reopen of the same schema', async () => {

@@ -11,6 +11,8 @@ import type { Band } from '../../shared/scoring.ts';
 
 export interface SessionsTable {
   id: string;
+  /** Added by migration 0003. Always written by the store, though the column has a default. */
+  tenant: string;
   client_ref: string;
   therapist_ref: string | null;
   instrument: InstrumentId;
@@ -43,6 +45,8 @@ export interface AuditTable {
   at: string;
   actor: string;
   action: string;
+  /** Added by migration 0003; null for the server's own entries. */
+  tenant: string | null;
   session_id: string | null;
   client_ref: string | null;
 }
@@ -56,9 +60,10 @@ export interface WebhookOutboxTable {
   last_error: string | null;
 }
 
-export interface ApiKeysTable {
-  key_hash: string;
-  label: string;
+/** One row (id 1), rewritten by every health check (migration 0005). */
+export interface HealthCheckTable {
+  id: number;
+  checked_at: string;
 }
 
 /** Kysely's own bookkeeping (kysely/migration's default table names). */
@@ -77,7 +82,7 @@ export interface Database {
   results: ResultsTable;
   audit: AuditTable;
   webhook_outbox: WebhookOutboxTable;
-  api_keys: ApiKeysTable;
+  health_check: HealthCheckTable;
   kysely_migration: KyselyMigrationTable;
   kysely_migration_lock: KyselyMigrationLockTable;
 }

@@ -2,14 +2,14 @@
  * The store in SQL, one implementation for SQLite and PostgreSQL through Kysely. Open it with
  * openStore (open-store.ts), which also runs the migrations.
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { SRS_ITEM_IDS, type ItemId } from '../../shared/instruments.ts';
 import type { Result, SessionStatus, Visibility } from '../../shared/protocol.ts';
 import type { Database, ResultsTable, SessionsTable } from './sql-schema.ts';
 import {
   AlreadySubmittedError,
-  type ApiKeyRecord,
   type AuditEntry,
+  type AuditFilter,
   type NewSession,
   type PendingWebhook,
   type SavedResult,
@@ -53,6 +53,7 @@ export class SqlStore implements Store {
       .insertInto('sessions')
       .values({
         id: session.id,
+        tenant: session.tenant,
         client_ref: session.clientRef,
         therapist_ref: session.therapistRef,
         instrument: session.instrument,
@@ -121,11 +122,12 @@ export class SqlStore implements Store {
     return row ? toResult(row) : null;
   }
 
-  async listClientResults(clientRef: string): Promise<Result[]> {
+  async listClientResults(tenant: string, clientRef: string): Promise<Result[]> {
     const rows = await this.#db
       .selectFrom('results')
       .innerJoin('sessions', 'sessions.id', 'results.session_id')
       .select(RESULT_COLUMNS)
+      .where('sessions.tenant', '=', tenant)
       .where('sessions.client_ref', '=', clientRef)
       .orderBy('results.submitted_at')
       .orderBy('results.submission_id')
@@ -133,19 +135,25 @@ export class SqlStore implements Store {
     return rows.map(toResult);
   }
 
+  async hasClient(tenant: string, clientRef: string): Promise<boolean> {
+    const row = await this.#db.selectFrom('sessions').select('id').where('tenant', '=', tenant).where('client_ref', '=', clientRef).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
   async appendAudit(entry: AuditEntry): Promise<void> {
     await this.#db
       .insertInto('audit')
-      .values({ at: entry.at, actor: entry.actor, action: entry.action, session_id: entry.sessionId, client_ref: entry.clientRef })
+      .values({ at: entry.at, actor: entry.actor, action: entry.action, tenant: entry.tenant, session_id: entry.sessionId, client_ref: entry.clientRef })
       .execute();
   }
 
-  async listAudit(filter: { sessionId?: string; clientRef?: string }): Promise<AuditEntry[]> {
-    let query = this.#db.selectFrom('audit').select(['actor', 'action', 'session_id', 'client_ref', 'at']).orderBy('id');
+  async listAudit(filter: AuditFilter): Promise<AuditEntry[]> {
+    let query = this.#db.selectFrom('audit').select(['actor', 'action', 'tenant', 'session_id', 'client_ref', 'at']).orderBy('id');
+    if (filter.tenant !== undefined) query = query.where('tenant', '=', filter.tenant);
     if (filter.sessionId !== undefined) query = query.where('session_id', '=', filter.sessionId);
     if (filter.clientRef !== undefined) query = query.where('client_ref', '=', filter.clientRef);
     const rows = await query.execute();
-    return rows.map((row) => ({ actor: row.actor, action: row.action, sessionId: row.session_id, clientRef: row.client_ref, at: row.at }));
+    return rows.map((row) => ({ actor: row.actor, action: row.action, tenant: row.tenant, sessionId: row.session_id, clientRef: row.client_ref, at: row.at }));
   }
 
   async listDueWebhooks(now: string, limit: number): Promise<PendingWebhook[]> {
@@ -174,21 +182,13 @@ export class SqlStore implements Store {
       .execute();
   }
 
-  async putApiKey(key: ApiKeyRecord): Promise<void> {
+  async checkHealth(): Promise<void> {
+    // An upsert that changes the row every time: a write the database must really commit.
     await this.#db
-      .insertInto('api_keys')
-      .values({ key_hash: key.keyHash, label: key.label })
-      .onConflict((conflict) => conflict.column('key_hash').doUpdateSet({ label: (eb) => eb.ref('excluded.label') }))
+      .insertInto('health_check')
+      .values({ id: 1, checked_at: new Date().toISOString() })
+      .onConflict((conflict) => conflict.column('id').doUpdateSet({ checked_at: (eb) => eb.ref('excluded.checked_at') }))
       .execute();
-  }
-
-  async findApiKey(keyHash: string): Promise<ApiKeyRecord | null> {
-    const row = await this.#db.selectFrom('api_keys').select(['key_hash', 'label']).where('key_hash', '=', keyHash).executeTakeFirst();
-    return row ? { keyHash: row.key_hash, label: row.label } : null;
-  }
-
-  async ping(): Promise<void> {
-    await sql`select 1`.execute(this.#db);
   }
 
   async close(): Promise<void> {
@@ -206,6 +206,7 @@ function isUniqueViolation(error: unknown): boolean {
 function toSession(row: Selectable<SessionsTable>): SessionRecord {
   return {
     id: row.id,
+    tenant: row.tenant,
     clientRef: row.client_ref,
     therapistRef: row.therapist_ref,
     instrument: row.instrument,

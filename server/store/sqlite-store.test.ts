@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeTenantMigration } from './migration.contract.ts';
 import { SQLITE_FILE_NAME, openStore } from './open-store.ts';
-import { describeStoreContract, makeResult, newSession, at } from './store.contract.ts';
+import type { Database } from './sql-schema.ts';
+import { describeStoreContract, makeResult, newSession, at, TENANT } from './store.contract.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'srs-live-sqlite-'));
 let count = 0;
@@ -25,6 +28,15 @@ describeStoreContract('SQLite :memory:', async () => {
   return { store, cleanup: () => store.close() };
 });
 
+describeTenantMigration('SQLite', async () => {
+  const dir = freshDataDir();
+  mkdirSync(dir);
+  const database = new SqliteDatabase(join(dir, SQLITE_FILE_NAME));
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, cleanup: () => db.destroy() };
+});
+
 describe('SQLite file', () => {
   it('keeps a saved result, its session and its pending webhook across close and reopen', async () => {
     const dataDir = freshDataDir();
@@ -38,7 +50,7 @@ describe('SQLite file', () => {
     try {
       expect(await reopened.getResult('s-1')).toEqual(result);
       expect(await reopened.saveResult(result)).toEqual({ result, created: false });
-      expect(await reopened.listClientResults('client-a')).toEqual([result]);
+      expect(await reopened.listClientResults(TENANT, 'client-a')).toEqual([result]);
       expect(await reopened.listDueWebhooks(at(10), 10)).toEqual([{ submissionId: 'sub-0001', attempts: 0, result }]);
     } finally {
       await reopened.close();
@@ -106,11 +118,28 @@ describe('SQLite file', () => {
     }
   });
 
+  it('commits a row of its own on every health check', async () => {
+    const dataDir = freshDataDir();
+    const store = await openStore({ dataDir });
+    const startedAt = new Date().toISOString();
+    await store.checkHealth();
+    await store.checkHealth();
+    await store.close();
+    const raw = new SqliteDatabase(join(dataDir, SQLITE_FILE_NAME));
+    try {
+      const rows = raw.prepare('select id, checked_at from health_check').all() as { id: number; checked_at: string }[];
+      expect(rows).toHaveLength(1);
+      expect(rows[0]?.checked_at >= startedAt).toBe(true);
+    } finally {
+      raw.close();
+    }
+  });
+
   it('migrates an existing file without error (migrations are idempotent at start-up)', async () => {
     const dataDir = freshDataDir();
     await (await openStore({ dataDir })).close();
     const again = await openStore({ dataDir });
-    await expect(again.ping()).resolves.toBeUndefined();
+    await expect(again.checkHealth()).resolves.toBeUndefined();
     await again.close();
   });
 });

@@ -18,8 +18,11 @@ const T0 = Date.parse('2025-03-01T09:00:00.000Z');
 /** An ISO timestamp `seconds` after a fixed start. */
 export const at = (seconds: number): string => new Date(T0 + seconds * 1000).toISOString();
 
+/** The tenant of the sessions the contract makes unless a test says otherwise. */
+export const TENANT = 'clinic-a';
+
 export function newSession(id: string, clientRef: string, overrides: Partial<NewSession> = {}): NewSession {
-  return { id, clientRef, therapistRef: null, instrument: 'srs', status: 'open', createdAt: at(0), ...overrides };
+  return { id, tenant: TENANT, clientRef, therapistRef: null, instrument: 'srs', status: 'open', createdAt: at(0), ...overrides };
 }
 
 export function makeResult(sessionId: string, submissionId: string, submittedAt: string, marks: Partial<Marks> = {}, enteredBy: EnteredBy = 'client'): Result {
@@ -112,8 +115,24 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         const tieA = await sessionWithResult('s-tiea', 'client-a', at(20));
         await sessionWithResult('s-other', 'client-b', at(10));
         await store.createSession(newSession('s-empty', 'client-a'));
-        expect(await store.listClientResults('client-a')).toEqual([tieA, tieB, late]);
-        expect(await store.listClientResults('client-c')).toEqual([]);
+        expect(await store.listClientResults(TENANT, 'client-a')).toEqual([tieA, tieB, late]);
+        expect(await store.listClientResults(TENANT, 'client-c')).toEqual([]);
+      });
+
+      it('keeps a clientRef of two tenants as two clients', async () => {
+        await store.createSession(newSession('s-a', 'shared', { tenant: 'clinic-a' }));
+        await store.createSession(newSession('s-b', 'shared', { tenant: 'clinic-b' }));
+        await store.createSession(newSession('s-only-b', 'only-b', { tenant: 'clinic-b' }));
+        const ofA = (await store.saveResult(makeResult('s-a', 'sub-a', at(10)))).result;
+        const ofB = (await store.saveResult(makeResult('s-b', 'sub-b', at(5)))).result;
+        expect(await store.getSession('s-b')).toMatchObject({ tenant: 'clinic-b', clientRef: 'shared' });
+        expect(await store.listClientResults('clinic-a', 'shared')).toEqual([ofA]);
+        expect(await store.listClientResults('clinic-b', 'shared')).toEqual([ofB]);
+        expect(await store.listClientResults('clinic-c', 'shared')).toEqual([]);
+        expect(await store.hasClient('clinic-b', 'only-b')).toBe(true);
+        expect(await store.hasClient('clinic-a', 'only-b')).toBe(false);
+        expect(await store.hasClient('clinic-a', 'shared')).toBe(true);
+        expect(await store.hasClient('clinic-c', 'shared')).toBe(false);
       });
 
       it('lets exactly one of two concurrent saves of the same submission create it', async () => {
@@ -140,18 +159,21 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     });
 
     describe('audit', () => {
-      it('appends entries and lists them in order, filtered by session and client', async () => {
+      it('appends entries and lists them in order, filtered by tenant, session and client', async () => {
         const entries = [
-          { actor: 'api:ehr', action: 'session.create', sessionId: 's-1', clientRef: 'client-a', at: at(1) },
-          { actor: 'client:s-1', action: 'result.store', sessionId: 's-1', clientRef: 'client-a', at: at(2) },
-          { actor: 'api:ehr', action: 'session.create', sessionId: 's-2', clientRef: 'client-b', at: at(3) },
-          { actor: 'api:ehr', action: 'results.read', sessionId: null, clientRef: 'client-a', at: at(4) },
-          { actor: 'system', action: 'startup', sessionId: null, clientRef: null, at: at(5) },
+          { actor: 'api:ehr', action: 'session.create', tenant: 'ehr', sessionId: 's-1', clientRef: 'client-a', at: at(1) },
+          { actor: 'client:s-1', action: 'result.store', tenant: 'ehr', sessionId: 's-1', clientRef: 'client-a', at: at(2) },
+          { actor: 'api:ehr', action: 'session.create', tenant: 'ehr', sessionId: 's-2', clientRef: 'client-b', at: at(3) },
+          { actor: 'api:ehr', action: 'results.read', tenant: 'ehr', sessionId: null, clientRef: 'client-a', at: at(4) },
+          { actor: 'system', action: 'startup', tenant: null, sessionId: null, clientRef: null, at: at(5) },
+          { actor: 'api:other', action: 'results.read', tenant: 'other', sessionId: null, clientRef: 'client-a', at: at(6) },
         ];
         for (const entry of entries) await store.appendAudit(entry);
         expect(await store.listAudit({})).toEqual(entries);
         expect(await store.listAudit({ sessionId: 's-1' })).toEqual(entries.slice(0, 2));
-        expect(await store.listAudit({ clientRef: 'client-a' })).toEqual([entries[0], entries[1], entries[3]]);
+        expect(await store.listAudit({ clientRef: 'client-a' })).toEqual([entries[0], entries[1], entries[3], entries[5]]);
+        expect(await store.listAudit({ tenant: 'ehr', clientRef: 'client-a' })).toEqual([entries[0], entries[1], entries[3]]);
+        expect(await store.listAudit({ tenant: 'other' })).toEqual([entries[5]]);
         expect(await store.listAudit({ sessionId: 's-2', clientRef: 'client-a' })).toEqual([]);
       });
     });
@@ -188,18 +210,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
-    describe('api keys', () => {
-      it('puts idempotently by hash and finds by hash', async () => {
-        const key = { label: 'ehr', keyHash: 'a'.repeat(64) };
-        await store.putApiKey(key);
-        await store.putApiKey(key);
-        expect(await store.findApiKey(key.keyHash)).toEqual(key);
-        expect(await store.findApiKey('b'.repeat(64))).toBeNull();
-      });
-    });
-
-    it('answers a ping', async () => {
-      await expect(store.ping()).resolves.toBeUndefined();
+    it('passes its health check, each time it is asked', async () => {
+      await expect(store.checkHealth()).resolves.toBeUndefined();
+      await expect(store.checkHealth()).resolves.toBeUndefined();
     });
 
     describe('property', () => {
@@ -247,7 +260,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
             const expected = [...winners.values()].sort((a, b) =>
               a.submittedAt === b.submittedAt ? (a.submissionId < b.submissionId ? -1 : 1) : a.submittedAt < b.submittedAt ? -1 : 1,
             );
-            expect(await store.listClientResults(clientRef)).toEqual(expected);
+            expect(await store.listClientResults(TENANT, clientRef)).toEqual(expected);
             const due = (await store.listDueWebhooks(at(3600), 10_000)).filter((pending) => pending.submissionId.startsWith(prefix));
             expect(due.map((pending) => pending.submissionId).sort()).toEqual(expected.map((result) => result.submissionId).sort());
           }),

@@ -8,12 +8,16 @@
  *   stores nothing new (`created: false`).
  * - A session holds at most one result: a different submissionId for a session that already has
  *   one is refused with AlreadySubmittedError.
+ * - A session belongs to one tenant (the label of the API key that created it). A client is a
+ *   clientRef within a tenant: the same clientRef under two tenants is two clients.
  */
 import type { InstrumentId } from '../../shared/instruments.ts';
 import type { Result, SessionStatus, Visibility } from '../../shared/protocol.ts';
 
 export interface SessionRecord {
   readonly id: string;
+  /** The tenant that created it: the label of its API key (`demo` for the demo page). */
+  readonly tenant: string;
   readonly clientRef: string;
   readonly therapistRef: string | null;
   readonly instrument: InstrumentId;
@@ -27,6 +31,7 @@ export interface SessionRecord {
 
 export interface NewSession {
   readonly id: string;
+  readonly tenant: string;
   readonly clientRef: string;
   readonly therapistRef: string | null;
   readonly instrument: InstrumentId;
@@ -45,9 +50,18 @@ export interface AuditEntry {
   readonly actor: string;
   /** What was done, e.g. `session.create`, `result.store`, `results.read`, `results.export.csv`. */
   readonly action: string;
+  /** Whose data it concerns; null for the server's own entries. */
+  readonly tenant: string | null;
   readonly sessionId: string | null;
   readonly clientRef: string | null;
   readonly at: string;
+}
+
+/** Entries matching every given field. */
+export interface AuditFilter {
+  readonly tenant?: string;
+  readonly sessionId?: string;
+  readonly clientRef?: string;
 }
 
 /** A stored result whose webhook delivery is still owed. */
@@ -56,12 +70,6 @@ export interface PendingWebhook {
   /** Failed attempts so far. */
   readonly attempts: number;
   readonly result: Result;
-}
-
-export interface ApiKeyRecord {
-  readonly label: string;
-  /** Hex SHA-256 of the key; the key itself is never stored. */
-  readonly keyHash: string;
 }
 
 export class AlreadySubmittedError extends Error {
@@ -79,10 +87,12 @@ export interface Store {
   setSessionVisibility(id: string, visibility: Visibility): Promise<SessionRecord | null>;
   saveResult(result: Result): Promise<SavedResult>;
   getResult(sessionId: string): Promise<Result | null>;
-  /** The client's results, oldest first (by submittedAt, then submissionId). */
-  listClientResults(clientRef: string): Promise<Result[]>;
+  /** The client's results within the tenant, oldest first (by submittedAt, then submissionId). */
+  listClientResults(tenant: string, clientRef: string): Promise<Result[]>;
+  /** Whether the tenant has ever had a session for this client. */
+  hasClient(tenant: string, clientRef: string): Promise<boolean>;
   appendAudit(entry: AuditEntry): Promise<void>;
-  listAudit(filter: { sessionId?: string; clientRef?: string }): Promise<AuditEntry[]>;
+  listAudit(filter: AuditFilter): Promise<AuditEntry[]>;
   /**
    * Webhook outbox: saveResult enqueues every newly created result in the same transaction, so a
    * stored result is never without its pending delivery.
@@ -90,10 +100,10 @@ export interface Store {
   listDueWebhooks(now: string, limit: number): Promise<PendingWebhook[]>;
   markWebhookDelivered(submissionId: string, at: string): Promise<void>;
   rescheduleWebhook(submissionId: string, attempts: number, nextAttemptAt: string, lastError: string): Promise<void>;
-  /** Records an API key by its hash (idempotent on the hash). */
-  putApiKey(key: ApiKeyRecord): Promise<void>;
-  findApiKey(keyHash: string): Promise<ApiKeyRecord | null>;
-  /** Resolves when the store answers a trivial query. */
-  ping(): Promise<void>;
+  /**
+   * Resolves once the store has committed a write (to a row of its own); rejects when it cannot
+   * write. A read would succeed on a full disk or a read-only database, where every submission fails.
+   */
+  checkHealth(): Promise<void>;
   close(): Promise<void>;
 }

@@ -25,7 +25,8 @@ export interface TestServer {
   readonly store: Store;
   readonly url: string;
   api(path: string, init?: RequestInit & { key?: string | null }): Promise<Response>;
-  createSession(clientRef?: string, extra?: Record<string, unknown>): Promise<CreateSessionResponse>;
+  /** Creates a session through the API, with the test key unless another is given. */
+  createSession(clientRef?: string, extra?: Record<string, unknown>, key?: string): Promise<CreateSessionResponse>;
   connect(token: string, auth?: Record<string, unknown>): TestSocket;
   /** Connects and resolves once connected (rejects with the connect_error). */
   join(token: string): Promise<TestSocket>;
@@ -65,8 +66,8 @@ export async function startTestServer(options: Partial<AppOptions> = {}): Promis
     store,
     url,
     api,
-    async createSession(clientRef = 'client-1', extra = {}) {
-      const response = await api('/api/sessions', { method: 'POST', body: JSON.stringify({ clientRef, ...extra }) });
+    async createSession(clientRef = 'client-1', extra = {}, key = TEST_API_KEY) {
+      const response = await api('/api/sessions', { method: 'POST', body: JSON.stringify({ clientRef, ...extra }), key });
       if (response.status !== 201) throw new Error(`session not created: ${response.status} ${await response.text()}`);
       return (await response.json()) as CreateSessionResponse;
     },
