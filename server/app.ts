@@ -18,6 +18,7 @@ import { attachLiveRelay, type LiveRelay, type SrsServer } from './live/live-rel
 import { RecoveryAdapter } from './live/recovery-adapter.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './live/token-bucket.ts';
 import { allowSocketRequest, apiCors, apiRateLimit, securityHeaders } from './http/security.ts';
+import { capConnections, connectionLimits, dropUnansweredCloses, httpServerOptions, type ConnectionLimits } from './http/connection-limits.ts';
 import { connectRedis } from './live/redis.ts';
 import { SessionService } from './sessions.ts';
 import type { Store } from './store/store.ts';
@@ -55,6 +56,8 @@ export interface AppOptions {
   readonly webhook?: { readonly url: string; readonly secret: string } | undefined;
   /** Structured logs (default: JSON lines on stdout at info level). */
   readonly logger?: Logger;
+  /** Deadlines for slow and idle connections, and an optional cap (defaults: DEFAULT_CONNECTION_LIMITS). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export interface SrsApp {
@@ -73,6 +76,8 @@ const TWELVE_HOURS = 12 * 3600;
 
 export async function createApp(options: AppOptions): Promise<SrsApp> {
   const { store } = options;
+  const limits = connectionLimits(options.connectionLimits);
+  const trustProxy = options.trustProxy ?? false;
   const logger = options.logger ?? createLogger();
   for (const key of options.apiKeys) await store.putApiKey({ label: key.label, keyHash: hashApiKey(key.key) });
 
@@ -92,8 +97,9 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   const app = express();
   app.disable('x-powered-by');
   // One hop: the proxy in front. Trusting every hop would let a caller choose its own address.
-  if (options.trustProxy) app.set('trust proxy', 1);
-  const httpServer = createServer(app);
+  if (trustProxy) app.set('trust proxy', 1);
+  const httpServer = createServer(httpServerOptions(limits), app);
+  capConnections(httpServer, limits, logger);
   const rateLimits = options.rateLimits ?? DEFAULT_RATE_LIMITS;
   const redis = options.redisUrl ? await connectRedis(options.redisUrl, options.redisPrefix ?? 'srs-live', logger) : undefined;
   const io: SrsServer = new Server(httpServer, {
@@ -112,6 +118,9 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   io.engine.on('connection', (rawSocket: { request: unknown }) => {
     rawSocket.request = null;
   });
+  // An Engine.IO connection that never joins /srs (never authenticates) is closed after this.
+  io.connectTimeout(limits.socketJoinTimeoutMs);
+  dropUnansweredCloses(io.engine);
   const relay = attachLiveRelay(io, sessions, signer, { limits: rateLimits, clustered: redis !== undefined, logger });
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
   app.use(securityHeaders(security));
