@@ -24,6 +24,7 @@ import { SessionService } from './sessions.ts';
 import type { Store } from './store/store.ts';
 import { TokenSigner } from './tokens.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
+import { webhookUrlProblem } from './webhooks/webhook-url.ts';
 import { createLogger, type Logger } from './logging.ts';
 
 export interface AppOptions {
@@ -52,7 +53,7 @@ export interface AppOptions {
   readonly redisUrl?: string | undefined;
   /** Prefix of the Redis stream, channels and keys: deployments sharing one Redis each use their own. */
   readonly redisPrefix?: string | undefined;
-  /** POST every stored result here, signed with an HMAC of the secret; retried until accepted. */
+  /** POST every stored result here (https://, or http:// to a loopback address), signed with an HMAC of the secret; retried until accepted. */
   readonly webhook?: { readonly url: string; readonly secret: string } | undefined;
   /** Structured logs (default: JSON lines on stdout at info level). */
   readonly logger?: Logger;
@@ -76,13 +77,16 @@ const TWELVE_HOURS = 12 * 3600;
 
 export async function createApp(options: AppOptions): Promise<SrsApp> {
   const { store } = options;
+  // Refuse unsafe options before anything is written or opened.
+  const webhookProblem = options.webhook ? webhookUrlProblem(options.webhook.url) : null;
+  if (webhookProblem) throw new TypeError(`webhook.url ${webhookProblem}`);
   const limits = connectionLimits(options.connectionLimits);
   const trustProxy = options.trustProxy ?? false;
   const logger = options.logger ?? createLogger();
   for (const key of options.apiKeys) await store.putApiKey({ label: key.label, keyHash: hashApiKey(key.key) });
 
   const signer = new TokenSigner(options.tokenSecret);
-  const webhooks = options.webhook ? new WebhookDispatcher({ store, ...options.webhook }) : undefined;
+  const webhooks = options.webhook ? new WebhookDispatcher({ store, ...options.webhook, logger }) : undefined;
   webhooks?.start();
   const sessions = new SessionService({
     store,

@@ -4,6 +4,7 @@
  */
 import { parseCm } from '../shared/scoring.ts';
 import { parseApiKeys, type ApiKey } from './api-keys.ts';
+import { MIN_WEBHOOK_SECRET_LENGTH, webhookUrlProblem } from './webhooks/webhook-url.ts';
 
 export interface Config {
   readonly port: number;
@@ -72,6 +73,17 @@ function origins(env: Env, name: string): string[] | undefined {
   return values;
 }
 
+function webhookOf(env: Env): Config['webhook'] {
+  const url = env['SRS_WEBHOOK_URL'] || undefined;
+  const secret = env['SRS_WEBHOOK_SECRET'] || undefined;
+  if (url === undefined) return undefined;
+  const problem = webhookUrlProblem(url);
+  if (problem) throw new ConfigError(`SRS_WEBHOOK_URL ${problem}`);
+  if (secret === undefined) throw new ConfigError('SRS_WEBHOOK_URL needs SRS_WEBHOOK_SECRET to sign deliveries');
+  if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) throw new ConfigError(`SRS_WEBHOOK_SECRET must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters`);
+  return { url, secret };
+}
+
 export function readConfig(env: Env = process.env): Config {
   const apiKeys = [...parseApiKeys(env['SRS_API_KEYS'] ?? ''), ...parseApiKeys(env['SRS_API_KEY'] ?? '').map((key) => ({ ...key, label: 'default' }))];
   for (const key of apiKeys) if (key.key.length < 16) throw new ConfigError(`API key "${key.label}" is shorter than 16 characters`);
@@ -80,10 +92,6 @@ export function readConfig(env: Env = process.env): Config {
   const flagBelowCm = env['SRS_FLAG_BELOW_CM'];
   const flagBelowMm = flagBelowCm ? parseCm(flagBelowCm) : 90;
   if (flagBelowMm === null) throw new ConfigError('SRS_FLAG_BELOW_CM must be a number from 0.0 to 10.0');
-  const webhookUrl = env['SRS_WEBHOOK_URL'] || undefined;
-  const webhookSecret = env['SRS_WEBHOOK_SECRET'] || undefined;
-  if (webhookUrl && !webhookSecret) throw new ConfigError('SRS_WEBHOOK_URL needs SRS_WEBHOOK_SECRET to sign deliveries');
-  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new ConfigError('SRS_WEBHOOK_URL must be an http(s) URL');
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env['HOST'] || undefined,
@@ -97,7 +105,7 @@ export function readConfig(env: Env = process.env): Config {
     flagBelowMm,
     tokenTtlSeconds: integer(env, 'SRS_TOKEN_TTL_SECONDS', 12 * 3600, 60, 7 * 24 * 3600),
     trustProxy: flag(env, 'SRS_TRUST_PROXY') ?? false,
-    webhook: webhookUrl && webhookSecret ? { url: webhookUrl, secret: webhookSecret } : undefined,
+    webhook: webhookOf(env),
     allowedOrigins: origins(env, 'SRS_ALLOWED_ORIGINS'),
     frameAncestors: list(env, 'SRS_FRAME_ANCESTORS', /[\s,]+/),
     redisUrl: env['REDIS_URL'] || undefined,
