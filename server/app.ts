@@ -19,6 +19,7 @@ import { RecoveryAdapter } from './live/recovery-adapter.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './live/token-bucket.ts';
 import { allowSocketRequest, apiCors, apiRateLimit, securityHeaders } from './http/security.ts';
 import { capConnections, connectionLimits, dropUnansweredCloses, httpServerOptions, type ConnectionLimits } from './http/connection-limits.ts';
+import { engineHostGuard, hostGuard, HostAllowList } from './http/host-guard.ts';
 import { connectRedis } from './live/redis.ts';
 import { SessionService } from './sessions.ts';
 import type { Store } from './store/store.ts';
@@ -57,6 +58,12 @@ export interface AppOptions {
   readonly webhook?: { readonly url: string; readonly secret: string } | undefined;
   /** Structured logs (default: JSON lines on stdout at info level). */
   readonly logger?: Logger;
+  /**
+   * The hosts this server answers for (`name` or `name:port`); with publicUrl, its host too. A
+   * request naming another host (Host, or X-Forwarded-Host behind a trusted proxy) is refused with
+   * 421 before any route. undefined = any host (then links follow the Host unless publicUrl is set).
+   */
+  readonly allowedHosts?: readonly string[] | undefined;
   /** Deadlines for slow and idle connections, and an optional cap (defaults: DEFAULT_CONNECTION_LIMITS). */
   readonly connectionLimits?: Partial<ConnectionLimits>;
 }
@@ -81,6 +88,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   const webhookProblem = options.webhook ? webhookUrlProblem(options.webhook.url) : null;
   if (webhookProblem) throw new TypeError(`webhook.url ${webhookProblem}`);
   const limits = connectionLimits(options.connectionLimits);
+  const allowList = options.allowedHosts ? new HostAllowList(options.allowedHosts, options.publicUrl) : undefined;
   const trustProxy = options.trustProxy ?? false;
   const logger = options.logger ?? createLogger();
   for (const key of options.apiKeys) await store.putApiKey({ label: key.label, keyHash: hashApiKey(key.key) });
@@ -125,9 +133,13 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   // An Engine.IO connection that never joins /srs (never authenticates) is closed after this.
   io.connectTimeout(limits.socketJoinTimeoutMs);
   dropUnansweredCloses(io.engine);
+  // Socket.IO answers /socket.io/ before Express sees it: the upgrade needs its own Host check.
+  if (allowList) io.engine.use(engineHostGuard(allowList, trustProxy));
   const relay = attachLiveRelay(io, sessions, signer, { limits: rateLimits, clustered: redis !== undefined, logger });
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
   app.use(securityHeaders(security));
+  // /healthz names no host in its answer, and load balancers probe each node by its address.
+  if (allowList) app.use(hostGuard(allowList, trustProxy, ['/healthz']));
 
   app.get('/healthz', async (_req, res) => {
     try {
