@@ -1,11 +1,16 @@
-/** Starts srs-live from the environment (see server/config.ts and README.md). */
+/**
+ * Starts srs-live from the environment (see server/config.ts and README.md). The start-up lines
+ * for the person at the terminal are plain text; everything else goes through the logger.
+ */
 import { createApp } from './app.ts';
 import { ConfigError, readConfig } from './config.ts';
+import { createLogger } from './logging.ts';
 import { loadOrCreateSecret } from './secrets.ts';
 import { openStore } from './store/open-store.ts';
 
 async function main(): Promise<void> {
   const config = readConfig();
+  const logger = createLogger();
   const store = await openStore({
     dataDir: config.dataDir,
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
@@ -31,11 +36,15 @@ async function main(): Promise<void> {
     frameAncestors: config.frameAncestors,
     redisUrl: config.redisUrl,
     redisPrefix: config.redisPrefix,
+    allowedHosts: config.allowedHosts,
+    connectionLimits: { maxConnections: config.maxConnections },
+    logger,
   });
   const address = await srs.listen(config.port, config.host);
   const base = config.publicUrl ?? `http://localhost:${address.port}`;
   const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
   console.log(`srs-live listening on port ${address.port} (${storage}${config.redisUrl ? ', Redis adapter' : ''})`);
+  if (config.loopbackOnly) console.log(`No API keys configured: listening on ${address.address} only, out of the network's reach; set HOST (e.g. HOST=0.0.0.0) to listen on other interfaces`);
   if (demoApiKey) console.log(`Demo of a telehealth call: ${base}/`);
   if (embeddedKey) console.log(`Development API key: ${embeddedKey}`);
 
