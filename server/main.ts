@@ -1,9 +1,10 @@
 /**
  * Starts srs-live from the environment (see server/config.ts and README.md). The start-up lines
- * for the person at the terminal are plain text; everything else goes through the logger.
+ * for the person at the terminal are plain text; warnings go through the logger like every other.
  */
 import { createApp } from './app.ts';
 import { ConfigError, readConfig } from './config.ts';
+import { warnAboutLooseModes } from './data-dir.ts';
 import { createLogger } from './logging.ts';
 import { loadOrCreateSecret } from './secrets.ts';
 import { openStore } from './store/open-store.ts';
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
     connectionLimits: { maxConnections: config.maxConnections },
     logger,
   });
+  // After the store and the secrets: what they created is private; what was there before is checked.
+  warnAboutLooseModes(config.dataDir, logger);
   const address = await srs.listen(config.port, config.host);
   const base = config.publicUrl ?? `http://localhost:${address.port}`;
   const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;

@@ -2,12 +2,13 @@
  * Start-up as an operator meets it: `server/main.ts` in a real process, configured through the
  * environment. Where it listens, what it refuses to start with, and what it leaves on disk.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sendRaw } from './testing/raw-http.ts';
+import { SQLITE_FILE_NAME } from './store/open-store.ts';
+import { sendRaw, within } from './testing/raw-http.ts';
 import { startServerProcess, type ServerProcess } from './testing/server-process.ts';
 
 const API_KEY = 'start-up-api-key-0123456789';
@@ -19,6 +20,8 @@ const externalAddress = Object.values(networkInterfaces())
   .flat()
   .find((entry) => entry !== undefined && entry.family === 'IPv4' && !entry.internal)?.address;
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** Whether a TCP connection to address:port is accepted. */
 function reachable(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -29,6 +32,17 @@ function reachable(address: string, port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+const modeOf = (path: string) => `0${(statSync(path).mode & 0o777).toString(8)}`;
+
+/** The JSON log lines the process printed so far. */
+function logLines(server: ServerProcess): Record<string, unknown>[] {
+  return server
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 describe('start-up', () => {
@@ -111,6 +125,14 @@ describe('start-up', () => {
         expect(demo.body).toContain('srs-live demo');
       }
     });
+
+    it('creates DATA_DIR (and its missing parent) 0700, and the database, its -wal and -shm, the token secret and the development key 0600', () => {
+      // The -wal and -shm files exist while the database is open.
+      const db = join(dataDir, SQLITE_FILE_NAME);
+      const files = [db, `${db}-wal`, `${db}-shm`, join(dataDir, 'token-secret'), join(dataDir, 'dev-api-key')];
+      expect({ dir: modeOf(dataDir), parent: modeOf(join(dataDir, '..')), files: files.map(modeOf) }).toEqual({ dir: '0700', parent: '0700', files: Array(files.length).fill('0600') });
+      expect(logLines(server).filter((line) => line['event'] === 'data.loose-permissions')).toEqual([]);
+    });
   });
 
   describe('where it listens when told', () => {
@@ -137,6 +159,33 @@ describe('start-up', () => {
     it('starts with a loopback http webhook and a long enough secret', async () => {
       const server = await start({ SRS_API_KEY: API_KEY, DATA_DIR: join(tempDir(), 'data'), SRS_WEBHOOK_URL: 'http://localhost:9/hook', SRS_WEBHOOK_SECRET: 'w'.repeat(32) });
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    });
+  });
+
+  describe('data at rest', () => {
+    it('warns, once per path with its mode, about an existing 0755 DATA_DIR and a 0644 secret, and leaves them as they are', async () => {
+      const dataDir = join(tempDir(), 'data');
+      mkdirSync(dataDir);
+      chmodSync(dataDir, 0o755);
+      const secret = join(dataDir, 'token-secret');
+      writeFileSync(secret, `${'s'.repeat(43)}\n`);
+      chmodSync(secret, 0o644);
+      const server = await start({ ...EMBEDDED, DATA_DIR: dataDir });
+      const warnings = async () => logLines(server).filter((line) => line['event'] === 'data.loose-permissions');
+      await within(
+        (async () => {
+          while ((await warnings()).length < 2) await sleep(20);
+        })(),
+        5_000,
+        'no warnings',
+      );
+      expect(await warnings()).toEqual([
+        expect.objectContaining({ level: 40, path: dataDir, mode: '0755', expected: '0700', msg: expect.stringContaining(`${dataDir} has mode 0755`) }),
+        expect.objectContaining({ level: 40, path: secret, mode: '0644', expected: '0600', msg: expect.stringContaining(`${secret} has mode 0644`) }),
+      ]);
+      expect([modeOf(dataDir), modeOf(secret)]).toEqual(['0755', '0644']);
+      // What it created itself is private even in a loose directory.
+      expect(modeOf(join(dataDir, SQLITE_FILE_NAME))).toBe('0600');
     });
   });
 });
