@@ -22,8 +22,11 @@ function parseHost(value: string): HostRule | null {
   const match = HOST_SYNTAX.exec(value.trim());
   const name = match?.groups?.['name'];
   if (!name) return null;
+  const port = match.groups?.['port'];
+  // A port past 65535 would make every link unparseable.
+  if (port !== undefined && Number(port) > 65_535) return null;
   // "example.org." and "example.org" are the same host.
-  return { name: name.toLowerCase().replace(/\.$/, ''), port: match.groups?.['port'] };
+  return { name: name.toLowerCase().replace(/\.$/, ''), port };
 }
 
 /** Parses SRS_ALLOWED_HOSTS entries (`name` for any port, `name:port` for one); throws on an entry that is not a host. */
