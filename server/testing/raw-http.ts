@@ -64,13 +64,15 @@ export function upgradeRaw(url: string, headers: Record<string, string> = {}): P
   });
 }
 
-/** One masked WebSocket text frame, as a client must send it (payloads under 126 bytes). */
+/** One masked WebSocket text frame, as a client must send it (payloads under 64 KiB). */
 export function wsTextFrame(text: string): Buffer {
   const payload = Buffer.from(text);
-  if (payload.length >= 126) throw new RangeError('wsTextFrame: keep test frames under 126 bytes');
+  if (payload.length >= 65_536) throw new RangeError('wsTextFrame: keep test frames under 64 KiB');
   const mask = randomBytes(4);
   const masked = Buffer.from(payload.map((byte, i) => byte ^ (mask[i % 4] ?? 0)));
-  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
+  // Lengths from 126 on take the 16-bit extended length field.
+  const length = payload.length < 126 ? Buffer.from([0x80 | payload.length]) : Buffer.from([0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+  return Buffer.concat([Buffer.from([0x81]), length, mask, masked]);
 }
 
 export interface RawConnection {
