@@ -47,6 +47,8 @@ export default defineConfig({
       HOST: '127.0.0.1',
       DATA_DIR: join(tmpdir(), `srs-live-e2e-${process.pid}-${Date.now()}`),
       SRS_API_KEY: E2E_API_KEY,
+      // Keys configured means production: links must not follow the Host header.
+      SRS_PUBLIC_URL: E2E_BASE_URL,
       SRS_DEMO: 'on',
     },
   },

@@ -18,11 +18,14 @@ import { srsQuestionnaire } from './exports/fhir.ts';
 import { attachLiveRelay, type LiveRelay, type SrsServer } from './live/live-relay.ts';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './live/token-bucket.ts';
 import { allowSocketRequest, apiCors, apiRateLimit, securityHeaders } from './http/security.ts';
+import { capConnections, connectionLimits, dropUnansweredCloses, httpServerOptions, type ConnectionLimits } from './http/connection-limits.ts';
+import { engineHostGuard, hostGuard, HostAllowList } from './http/host-guard.ts';
 import { connectRedis } from './live/redis.ts';
 import { SessionService } from './sessions.ts';
 import type { Store } from './store/store.ts';
 import { TokenSigner } from './tokens.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
+import { webhookUrlProblem } from './webhooks/webhook-url.ts';
 import { createLogger, type Logger } from './logging.ts';
 
 export interface AppOptions {
@@ -54,12 +57,20 @@ export interface AppOptions {
   readonly redisUrl?: string | undefined;
   /** Prefix of the Redis stream, channels and keys: deployments sharing one Redis each use their own. */
   readonly redisPrefix?: string | undefined;
-  /** POST every stored result here, signed with an HMAC of the secret; retried until accepted. */
+  /** POST every stored result here (https://, or http:// to a loopback address), signed with an HMAC of the secret; retried until accepted. */
   readonly webhook?: { readonly url: string; readonly secret: string } | undefined;
   /** Concurrent therapist sockets per session (default 3); one more is refused with TOO_MANY_CONNECTIONS. */
   readonly maxTherapistSockets?: number;
   /** Structured logs (default: JSON lines on stdout at info level). */
   readonly logger?: Logger;
+  /**
+   * The hosts this server answers for (`name` or `name:port`); with publicUrl, its host too. A
+   * request naming another host (Host, or X-Forwarded-Host behind a trusted proxy) is refused with
+   * 421 before any route. undefined = any host (then links follow the Host unless publicUrl is set).
+   */
+  readonly allowedHosts?: readonly string[] | undefined;
+  /** Deadlines for slow and idle connections, and an optional cap (defaults: DEFAULT_CONNECTION_LIMITS). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export interface SrsApp {
@@ -78,12 +89,18 @@ const TWELVE_HOURS = 12 * 3600;
 
 export async function createApp(options: AppOptions): Promise<SrsApp> {
   const { store } = options;
+  // Refuse unsafe options before anything is written or opened.
+  const webhookProblem = options.webhook ? webhookUrlProblem(options.webhook.url) : null;
+  if (webhookProblem) throw new TypeError(`webhook.url ${webhookProblem}`);
+  const limits = connectionLimits(options.connectionLimits);
+  const allowList = options.allowedHosts ? new HostAllowList(options.allowedHosts, options.publicUrl) : undefined;
+  const trustProxy = options.trustProxy ?? false;
   const logger = options.logger ?? createLogger();
   const demoKey = options.demo ? demoApiKeyFor(options.tokenSecret) : undefined;
   const keys = new ApiKeyRing(options.apiKeys, demoKey);
 
   const signer = new TokenSigner(options.tokenSecret);
-  const webhooks = options.webhook ? new WebhookDispatcher({ store, ...options.webhook }) : undefined;
+  const webhooks = options.webhook ? new WebhookDispatcher({ store, ...options.webhook, logger }) : undefined;
   webhooks?.start();
   const sessions = new SessionService({
     store,
@@ -98,8 +115,9 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   const app = express();
   app.disable('x-powered-by');
   // One hop: the proxy in front. Trusting every hop would let a caller choose its own address.
-  if (options.trustProxy) app.set('trust proxy', 1);
-  const httpServer = createServer(app);
+  if (trustProxy) app.set('trust proxy', 1);
+  const httpServer = createServer(httpServerOptions(limits), app);
+  capConnections(httpServer, limits, logger);
   const rateLimits = options.rateLimits ?? DEFAULT_RATE_LIMITS;
   const redis = options.redisUrl ? await connectRedis(options.redisUrl, options.redisPrefix ?? 'srs-live', logger) : undefined;
   const io: SrsServer = new Server(httpServer, {
@@ -120,6 +138,11 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   io.engine.on('connection', (rawSocket: { request: unknown }) => {
     rawSocket.request = null;
   });
+  // An Engine.IO connection that never joins /srs (never authenticates) is closed after this.
+  io.connectTimeout(limits.socketJoinTimeoutMs);
+  dropUnansweredCloses(io.engine);
+  // Socket.IO answers /socket.io/ before Express sees it: the upgrade needs its own Host check.
+  if (allowList) io.engine.use(engineHostGuard(allowList, trustProxy));
   const relay = attachLiveRelay(io, sessions, signer, {
     limits: rateLimits,
     clustered: redis !== undefined,
@@ -128,6 +151,8 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   });
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
   app.use(securityHeaders(security));
+  // /healthz names no host in its answer, and load balancers probe each node by its address.
+  if (allowList) app.use(hostGuard(allowList, trustProxy, ['/healthz']));
 
   app.get('/healthz', healthRoute(store, logger));
 

@@ -1,13 +1,25 @@
 /**
  * Configuration from the environment. With nothing set, srs-live runs its embedded default:
- * SQLite under DATA_DIR, a token secret and a development API key created there on first start.
+ * SQLite under DATA_DIR, a token secret and a development API key created there on first start,
+ * listening on 127.0.0.1 only. Configured API keys mean production: then the links the server
+ * hands out must not follow the request's Host (SRS_PUBLIC_URL or SRS_ALLOWED_HOSTS).
  */
 import { parseCm } from '../shared/scoring.ts';
 import { DEMO_TENANT, parseApiKeys, type ApiKey } from './api-keys.ts';
+import { parseAllowedHost } from './http/host-guard.ts';
+import { MIN_WEBHOOK_SECRET_LENGTH, webhookUrlProblem } from './webhooks/webhook-url.ts';
+
+/** Where the embedded default listens when HOST is unset: its development key must not be reachable from the network. */
+export const EMBEDDED_HOST = '127.0.0.1';
+/** The names of this machine that the embedded default answers to (a DNS-rebinding page names another). */
+export const LOOPBACK_NAMES: readonly string[] = ['localhost', '127.0.0.1', '::1'];
 
 export interface Config {
   readonly port: number;
+  /** Where to listen; undefined = every interface. */
   readonly host: string | undefined;
+  /** True when HOST is unset and no keys are configured, so the server listens on 127.0.0.1 only. */
+  readonly loopbackOnly: boolean;
   readonly dataDir: string;
   readonly databaseUrl: string | undefined;
   /** PostgreSQL schema to keep the tables in (default: the connection's search_path). */
@@ -16,6 +28,10 @@ export interface Config {
   /** Configured platform keys; empty means the embedded development key. */
   readonly apiKeys: readonly ApiKey[];
   readonly publicUrl: string | undefined;
+  /** Hosts the server answers for (SRS_ALLOWED_HOSTS; the embedded default: this machine's loopback names); undefined = any. */
+  readonly allowedHosts: readonly string[] | undefined;
+  /** Open connections beyond which new ones are dropped; undefined = no cap. */
+  readonly maxConnections: number | undefined;
   /** undefined: on only in the embedded default (no keys configured). */
   readonly demo: boolean | undefined;
   readonly flagBelowMm: number;
@@ -72,6 +88,42 @@ function origins(env: Env, name: string): string[] | undefined {
   return values;
 }
 
+function publicUrlOf(env: Env): string | undefined {
+  const value = env['SRS_PUBLIC_URL'] || undefined;
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(`SRS_PUBLIC_URL: "${value}" is not a URL such as https://srs.example.org`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError('SRS_PUBLIC_URL must be an http(s) URL');
+  return value;
+}
+
+function allowedHostsOf(env: Env): string[] | undefined {
+  const values = list(env, 'SRS_ALLOWED_HOSTS', /[\s,]+/);
+  for (const value of values ?? []) {
+    try {
+      parseAllowedHost(value);
+    } catch (error) {
+      throw new ConfigError(`SRS_ALLOWED_HOSTS: ${(error as Error).message}`);
+    }
+  }
+  return values;
+}
+
+function webhookOf(env: Env): Config['webhook'] {
+  const url = env['SRS_WEBHOOK_URL'] || undefined;
+  const secret = env['SRS_WEBHOOK_SECRET'] || undefined;
+  if (url === undefined) return undefined;
+  const problem = webhookUrlProblem(url);
+  if (problem) throw new ConfigError(`SRS_WEBHOOK_URL ${problem}`);
+  if (secret === undefined) throw new ConfigError('SRS_WEBHOOK_URL needs SRS_WEBHOOK_SECRET to sign deliveries');
+  if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) throw new ConfigError(`SRS_WEBHOOK_SECRET must be at least ${MIN_WEBHOOK_SECRET_LENGTH} characters`);
+  return { url, secret };
+}
+
 export function readConfig(env: Env = process.env): Config {
   const apiKeys = [...parseApiKeys(env['SRS_API_KEYS'] ?? ''), ...parseApiKeys(env['SRS_API_KEY'] ?? '').map((key) => ({ ...key, label: 'default' }))];
   for (const key of apiKeys) if (key.key.length < 16) throw new ConfigError(`API key "${key.label}" is shorter than 16 characters`);
@@ -81,24 +133,33 @@ export function readConfig(env: Env = process.env): Config {
   const flagBelowCm = env['SRS_FLAG_BELOW_CM'];
   const flagBelowMm = flagBelowCm ? parseCm(flagBelowCm) : 90;
   if (flagBelowMm === null) throw new ConfigError('SRS_FLAG_BELOW_CM must be a number from 0.0 to 10.0');
-  const webhookUrl = env['SRS_WEBHOOK_URL'] || undefined;
-  const webhookSecret = env['SRS_WEBHOOK_SECRET'] || undefined;
-  if (webhookUrl && !webhookSecret) throw new ConfigError('SRS_WEBHOOK_URL needs SRS_WEBHOOK_SECRET to sign deliveries');
-  if (webhookUrl && !/^https?:\/\//.test(webhookUrl)) throw new ConfigError('SRS_WEBHOOK_URL must be an http(s) URL');
+  const publicUrl = publicUrlOf(env);
+  const allowedHosts = allowedHostsOf(env);
+  const production = apiKeys.length > 0;
+  if (production && publicUrl === undefined && allowedHosts === undefined) {
+    throw new ConfigError(
+      'API keys are configured (production), so links must not follow the request\'s Host header: set SRS_PUBLIC_URL to the public URL, or SRS_ALLOWED_HOSTS to the host names the server answers for',
+    );
+  }
+  const host = env['HOST'] || undefined;
+  const loopbackOnly = !production && host === undefined;
   return {
     port: integer(env, 'PORT', 3000, 0, 65535),
-    host: env['HOST'] || undefined,
+    host: loopbackOnly ? EMBEDDED_HOST : host,
+    loopbackOnly,
     dataDir: env['DATA_DIR'] || './data',
     databaseUrl: env['DATABASE_URL'] || undefined,
     databaseSchema: env['SRS_DATABASE_SCHEMA'] || undefined,
     tokenSecret,
     apiKeys,
-    publicUrl: env['SRS_PUBLIC_URL'] || undefined,
+    publicUrl,
+    allowedHosts: allowedHosts ?? (loopbackOnly ? LOOPBACK_NAMES : undefined),
+    maxConnections: env['SRS_MAX_CONNECTIONS'] ? integer(env, 'SRS_MAX_CONNECTIONS', 0, 1, 10_000_000) : undefined,
     demo: flag(env, 'SRS_DEMO'),
     flagBelowMm,
     tokenTtlSeconds: integer(env, 'SRS_TOKEN_TTL_SECONDS', 12 * 3600, 60, 7 * 24 * 3600),
     trustProxy: flag(env, 'SRS_TRUST_PROXY') ?? false,
-    webhook: webhookUrl && webhookSecret ? { url: webhookUrl, secret: webhookSecret } : undefined,
+    webhook: webhookOf(env),
     allowedOrigins: origins(env, 'SRS_ALLOWED_ORIGINS'),
     frameAncestors: list(env, 'SRS_FRAME_ANCESTORS', /[\s,]+/),
     redisUrl: env['REDIS_URL'] || undefined,

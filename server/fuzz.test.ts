@@ -32,6 +32,7 @@ import { isValidMm, scoreRating } from '../shared/scoring.ts';
 import { anyValue, huge, KNOWN_EVENTS, onTheWire, PROTO_KEYS, targetedEmission, anythingEmission, trickyKey, withExtraKeys, type Emission } from './fuzz-arbitraries.ts';
 import { HTTP_ERRORS } from './http/errors.ts';
 import { memoryLogger } from './testing/memory-logger.ts';
+import { sendRaw } from './testing/raw-http.ts';
 import { startTestServer, TEST_API_KEY, TEST_TOKEN_SECRET, type TestServer, type TestSocket } from './testing/test-server.ts';
 import { TokenSigner } from './tokens.ts';
 
@@ -1086,5 +1087,73 @@ describe('fuzzing: tenants', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+// ——— The Host header ———
+
+/** The hosts the server below answers for: links may name these and nothing else. */
+const ALLOWED_HOSTS = ['127.0.0.1', 'srs.example.org'] as const;
+const HOST_RUNS = Math.max(200, Math.round(TOTAL * 0.02));
+/** Characters a header value may carry (no control characters, which Node refuses to send). */
+const headerText = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 80 });
+
+/** Hosts: the allowed ones in any case, look-alikes built around them, other names and addresses, and junk; any port or none. */
+function hostHeader(): fc.Arbitrary<string> {
+  const allowed = fc.constantFrom(...ALLOWED_HOSTS);
+  const name = fc.oneof(
+    fc.mixedCase(allowed),
+    fc.tuple(allowed, fc.constantFrom('.', '@', '/', ' ', '\\', '#', '?', '..', ':', '%2e', '.evil.example', '@evil.example'), fc.domain()).map(([a, glue, b]) => `${a}${glue}${b}`),
+    fc.tuple(fc.domain(), fc.constantFrom('.', '@', '/', ' ', ','), allowed).map(([a, glue, b]) => `${a}${glue}${b}`),
+    fc.domain(),
+    fc.ipV4(),
+    fc.ipV6().map((address) => `[${address}]`),
+    headerText,
+  );
+  return fc.tuple(name, fc.option(fc.oneof(fc.integer({ min: 0, max: 99_999 }).map(String), headerText), { nil: undefined })).map(([host, port]) => (port === undefined ? host : `${host}:${port}`));
+}
+
+/** Exactly an allowed name (any case), with no port or a TCP port (0–65535): this must be served. */
+const plainlyAllowed = (host: string) => {
+  const match = /^([^:]+)(?::(\d{1,5}))?$/.exec(host);
+  return match !== null && (ALLOWED_HOSTS as readonly string[]).includes((match[1] ?? '').toLowerCase()) && Number(match[2] ?? 0) <= 65_535;
+};
+
+describe('fuzzing the Host header', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ allowedHosts: [...ALLOWED_HOSTS], rateLimits: OPEN_LIMITS });
+  });
+
+  afterAll(async () => {
+    await expectHealthy(server);
+    await server.close();
+  });
+
+  it(`answers every Host with 201 or 421, never a 5xx, and links name only allowed hosts (${HOST_RUNS} cases)`, { timeout: TIMEOUT }, async () => {
+    let served = 0;
+    await fc.assert(
+      fc.asyncProperty(hostHeader(), fc.option(hostHeader(), { nil: undefined }), async (host, forwarded) => {
+        count('case:host header');
+        const headers: Record<string, string> = { host, authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' };
+        // The proxy is not trusted here: X-Forwarded-Host must change nothing.
+        if (forwarded !== undefined) headers['x-forwarded-host'] = forwarded;
+        const answer = await sendRaw(server.url, '/api/sessions', { method: 'POST', headers, body: '{"clientRef":"fuzz-host"}' });
+        expect([201, 421], host).toContain(answer.status);
+        if (plainlyAllowed(host)) expect(answer.status, host).toBe(201);
+        if (answer.status !== 201) return;
+        served += 1;
+        const created = JSON.parse(answer.body) as CreateSessionResponse;
+        for (const link of [created.client.url, created.therapist.url]) {
+          // The WHATWG parser, as a browser would read the link.
+          const hostname = new URL(link).hostname.replace(/\.$/, '');
+          expect(ALLOWED_HOSTS as readonly string[], link).toContain(hostname);
+        }
+      }),
+      { numRuns: HOST_RUNS, endOnFailure: true },
+    );
+    expect(served).toBeGreaterThan(0);
+    await expectHealthy(server);
   });
 });

@@ -1,11 +1,17 @@
-/** Starts srs-live from the environment (see server/config.ts and README.md). */
+/**
+ * Starts srs-live from the environment (see server/config.ts and README.md). The start-up lines
+ * for the person at the terminal are plain text; warnings go through the logger like every other.
+ */
 import { createApp } from './app.ts';
 import { ConfigError, readConfig } from './config.ts';
+import { warnAboutLooseModes } from './data-dir.ts';
+import { createLogger } from './logging.ts';
 import { loadOrCreateSecret } from './secrets.ts';
 import { openStore } from './store/open-store.ts';
 
 async function main(): Promise<void> {
   const config = readConfig();
+  const logger = createLogger();
   const store = await openStore({
     dataDir: config.dataDir,
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
@@ -30,11 +36,17 @@ async function main(): Promise<void> {
     frameAncestors: config.frameAncestors,
     redisUrl: config.redisUrl,
     redisPrefix: config.redisPrefix,
+    allowedHosts: config.allowedHosts,
+    connectionLimits: { maxConnections: config.maxConnections },
+    logger,
   });
+  // After the store and the secrets: what they created is private; what was there before is checked.
+  warnAboutLooseModes(config.dataDir, logger);
   const address = await srs.listen(config.port, config.host);
   const base = config.publicUrl ?? `http://localhost:${address.port}`;
   const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
   console.log(`srs-live listening on port ${address.port} (${storage}${config.redisUrl ? ', Redis adapter' : ''})`);
+  if (config.loopbackOnly) console.log(`No API keys configured: listening on ${address.address} only, out of the network's reach; set HOST (e.g. HOST=0.0.0.0) to listen on other interfaces`);
   if (demoOn) console.log(`Demo of a telehealth call: ${base}/`);
   if (embeddedKey) console.log(`Development API key: ${embeddedKey}`);
 

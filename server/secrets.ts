@@ -3,11 +3,12 @@
  * tokens survive a restart and the printed development API key stays the same.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from './data-dir.ts';
 
 export function loadOrCreateSecret(dataDir: string, fileName: string, bytes = 32): string {
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const path = join(dataDir, fileName);
   try {
     const existing = readFileSync(path, 'utf8').trim();
@@ -18,7 +19,7 @@ export function loadOrCreateSecret(dataDir: string, fileName: string, bytes = 32
   const secret = randomBytes(bytes).toString('base64url');
   // 'wx' fails if another process created it in between; then read theirs.
   try {
-    writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    writeFileSync(path, `${secret}\n`, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
     return secret;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(path, 'utf8').trim();

@@ -15,6 +15,7 @@ import { DEFAULT_RATE_LIMITS, type RateLimits } from './live/token-bucket.ts';
 import { silentLogger } from './logging.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
+import { openRaw, sendRaw, upgradeRaw, within, wsTextFrame, type RawConnection, type RawResponse } from './testing/raw-http.ts';
 import { nextEvent, startTestServer, TEST_API_KEY, TEST_TOKEN_SECRET, type TestServer, type TestSocket } from './testing/test-server.ts';
 import { TokenSigner } from './tokens.ts';
 
@@ -1122,6 +1123,103 @@ const ROWS: readonly AttackRow[] = [
     },
     refused: { removed: Array(7).fill({ http: 401, code: 'UNAUTHORIZED' }), rotatedOld: Array(7).fill({ http: 401, code: 'UNAUTHORIZED' }), ownSession: 'waiting' },
   },
+  {
+    name: 'poisoned Host and X-Forwarded-Host (session creation, OpenAPI, FHIR, reads, WebSocket upgrade)',
+    options: { allowedHosts: ['127.0.0.1'], trustProxy: true },
+    attack: async (ctx) => {
+      const { url } = ctx.server;
+      const key = { authorization: `Bearer ${TEST_API_KEY}` };
+      const therapist = { authorization: `Bearer ${ctx.a.therapist.token}` };
+      const each: Observed[] = [];
+      const poisons: Record<string, string>[] = [{ host: 'evil.example' }, { host: '127.0.0.1', 'x-forwarded-host': 'evil.example' }, { host: 'evil.example@127.0.0.1' }];
+      for (const poison of poisons) {
+        each.push(
+          rawHttpOf(await sendRaw(url, '/api/sessions', { method: 'POST', headers: { ...key, ...poison, 'content-type': 'application/json' }, body: '{"clientRef":"poisoned-1"}' })),
+          rawHttpOf(await sendRaw(url, '/api/openapi.json', { headers: poison })),
+          rawHttpOf(await sendRaw(url, '/fhir/Questionnaire/srs', { headers: poison })),
+          rawHttpOf(await sendRaw(url, `/api/sessions/${ctx.a.sessionId}`, { headers: { ...therapist, ...poison } })),
+          rawHttpOf(await sendRaw(url, '/api/clients/client-a/results?format=fhir', { headers: { ...key, ...poison } })),
+        );
+      }
+      const upgrade = await upgradeRaw(url, { host: 'evil.example' });
+      if (upgrade.upgraded) upgrade.socket.destroy();
+      return { each, upgrade: upgrade.upgraded ? 'upgraded' : { http: upgrade.status, code: (JSON.parse(upgrade.body) as { error: { code: string } }).error.code } };
+    },
+    refused: { each: Array(15).fill({ http: 421, code: 'MISDIRECTED_REQUEST' }), upgrade: { http: 421, code: 'MISDIRECTED_REQUEST' } },
+  },
+  {
+    name: 'a webhook over plain http to another machine, or to no URL, is refused at createApp',
+    attack: async (ctx) => {
+      const urls = ['http://hooks.example/srs', 'http://127.0.0.1.hooks.example/srs', 'http://localhost.hooks.example/srs', 'ws://hooks.example/srs', 'not a url'];
+      const key = 'attacker-key-0123456789abcdef';
+      const each: Observed[] = [];
+      for (const url of urls) {
+        each.push(
+          await createApp({ store: ctx.server.store, tokenSecret: TEST_TOKEN_SECRET, apiKeys: [{ label: 'attacker', key }], webhook: { url, secret: 'w'.repeat(40) } }).then(
+            async (srs) => {
+              await srs.close();
+              return { started: true };
+            },
+            (error: unknown) => ({ thrown: (error as Error).name }),
+          ),
+        );
+      }
+      return { each };
+    },
+    refused: { each: Array(5).fill({ thrown: 'TypeError' }) },
+  },
+  {
+    name: 'slow requests: half-sent headers, a header trickle, a body that never ends',
+    options: { connectionLimits: { headersTimeoutMs: 300, requestTimeoutMs: 400, checkIntervalMs: 50 } },
+    attack: async (ctx) => {
+      const { url } = ctx.server;
+      const connections: RawConnection[] = [];
+      for (let i = 0; i < 20; i++) {
+        const raw = await openRaw(url);
+        raw.socket.write(`GET /api/sessions/${ctx.a.sessionId} HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
+        connections.push(raw);
+      }
+      const unfinished = await openRaw(url);
+      unfinished.socket.write(
+        `POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_API_KEY}\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"clientRef":"slow-1"`,
+      );
+      connections.push(unfinished);
+      const trickle = await openRaw(url);
+      const header = `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'a'.repeat(5_000)}`;
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (!trickle.socket.destroyed) trickle.socket.write(header.charAt(sent++));
+      }, 20);
+      connections.push(trickle);
+      const healthMeanwhile = (await fetch(`${url}/healthz`)).status;
+      try {
+        await within(Promise.all(connections.map((raw) => raw.closed)), 10_000, 'slow requests were not closed');
+      } finally {
+        clearInterval(timer);
+      }
+      return { answers: [...new Set(connections.map((raw) => raw.received().split('\r\n')[0]))], closed: connections.length, healthMeanwhile };
+    },
+    refused: { answers: ['HTTP/1.1 408 Request Timeout'], closed: 22, healthMeanwhile: 200 },
+  },
+  {
+    name: 'WebSocket connections that never join /srs, or keep failing to',
+    options: { connectionLimits: { socketJoinTimeoutMs: 300 } },
+    attack: async (ctx) => {
+      const open = async () => {
+        const outcome = await upgradeRaw(ctx.server.url);
+        if (!outcome.upgraded) throw new Error(`no upgrade: ${outcome.status}`);
+        outcome.socket.on('error', () => undefined);
+        return { ...outcome, closed: new Promise<void>((resolve) => outcome.socket.once('close', () => resolve())) };
+      };
+      const silent = await Promise.all(Array.from({ length: 10 }, open));
+      const failing = await open();
+      for (const token of ['', 'not-a-token', ctx.a.client.token.slice(0, -2)]) failing.socket.write(wsTextFrame(`40${NAMESPACE},${JSON.stringify({ token, protocol: PROTOCOL_VERSION })}`));
+      await within(Promise.all([...silent, failing].map((connection) => connection.closed)), 10_000, 'namespace-less connections were not closed');
+      const refusals = [...failing.received().matchAll(/44\/srs,(\{[^\x00-\x1f]*?\}\})/g)].map((match) => (JSON.parse(match[1] ?? '{}') as { data?: { code?: string } }).data?.code);
+      return { closed: silent.length + 1, refusals };
+    },
+    refused: { closed: 11, refusals: ['UNAUTHORIZED', 'UNAUTHORIZED', 'UNAUTHORIZED'] },
+  },
 ];
 
 describe('attack table', () => {
@@ -1158,3 +1256,9 @@ describe('attack table', () => {
     expect(await health.json()).toEqual({ ok: true });
   });
 });
+
+/** A hand-made request's answer in the shape of httpOf. */
+function rawHttpOf(response: RawResponse): Observed {
+  const body = JSON.parse(response.body) as { error?: { code?: unknown } };
+  return { http: response.status, code: body.error?.code };
+}

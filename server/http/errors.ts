@@ -8,6 +8,8 @@ export const HTTP_ERRORS = {
   unauthorized: { status: 401, code: 'UNAUTHORIZED' },
   forbidden: { status: 403, code: 'FORBIDDEN' },
   notFound: { status: 404, code: 'NOT_FOUND' },
+  /** The request names a host this server does not answer for (the Host allow-list). */
+  misdirected: { status: 421, code: 'MISDIRECTED_REQUEST' },
   conflict: { status: 409, code: 'CONFLICT' },
   payloadTooLarge: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
   invalidBody: { status: 422, code: 'INVALID_BODY' },

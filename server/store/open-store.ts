@@ -2,10 +2,10 @@
  * Opens the SQL store: PostgreSQL when a database URL is given, else an SQLite file under the data
  * directory. Runs the migrations before returning, so a store that opens is ready to serve.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { ensurePrivateDir, ensurePrivateFile } from '../data-dir.ts';
 import { migrateToLatest } from './migrations.ts';
 import type { Database } from './sql-schema.ts';
 import { SqlStore } from './sql-store.ts';
@@ -38,11 +38,14 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
 function sqlitePath(options: OpenStoreOptions): string {
   if (options.sqliteFile !== undefined) return options.sqliteFile;
   const dir = options.dataDir ?? './data';
-  mkdirSync(dir, { recursive: true });
+  ensurePrivateDir(dir);
   return join(dir, SQLITE_FILE_NAME);
 }
 
 function openSqlite(file: string): Kysely<Database> {
+  // SQLite would create the file 0644; created 0600 first, it and its -wal and -shm stay private.
+  // (':memory:' and '' are in-memory and temporary databases, not files.)
+  if (file !== ':memory:' && file !== '') ensurePrivateFile(file);
   const database = new SqliteDatabase(file);
   // WAL with synchronous=FULL syncs the log on every commit: a result whose save has resolved
   // survives a killed process and a power cut. (NORMAL, the usual WAL pairing, may lose the last

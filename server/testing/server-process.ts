@@ -19,7 +19,8 @@ export interface ServerProcess {
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SRS_DEMO: 'off', ...env },
+    // The port is not known in advance, so the allow-list names hosts rather than a public URL.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SRS_ALLOWED_HOSTS: '127.0.0.1 localhost', SRS_DEMO: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

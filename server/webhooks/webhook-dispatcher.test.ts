@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SRS_ITEM_IDS } from '../../shared/instruments.ts';
 import type { Result } from '../../shared/protocol.ts';
 import { MemoryStore } from '../store/memory-store.ts';
+import { memoryLogger, type MemoryLog } from '../testing/memory-logger.ts';
 import { backoffMs, signWebhook, verifyWebhookSignature, WebhookDispatcher, type WebhookDispatcherOptions } from './webhook-dispatcher.ts';
 
 const SECRET = 'test-webhook-secret';
@@ -72,7 +73,9 @@ function result(submissionId: string, sessionId = 'sess-1'): Result {
 let store: MemoryStore;
 let receivers: Receiver[];
 let clock: number;
-let logs: string[];
+let log: MemoryLog;
+/** The warnings about failed attempts, as logged. */
+const failures = () => log.lines().filter((line) => line['event'] === 'webhook.failed');
 
 function dispatcher(url: string, options: Partial<WebhookDispatcherOptions> = {}): WebhookDispatcher {
   return new WebhookDispatcher({
@@ -82,7 +85,7 @@ function dispatcher(url: string, options: Partial<WebhookDispatcherOptions> = {}
     now: () => new Date(clock),
     baseBackoffMs: 1_000,
     maxBackoffMs: 60_000,
-    log: (line) => logs.push(line),
+    logger: log.logger,
     ...options,
   });
 }
@@ -103,7 +106,7 @@ beforeEach(() => {
   store = new MemoryStore();
   receivers = [];
   clock = T0;
-  logs = [];
+  log = memoryLogger();
 });
 
 afterEach(async () => {
@@ -150,7 +153,10 @@ describe('delivery', () => {
     expect(new Set(platform.requests.map((request) => request.headers['x-srs-delivery']))).toEqual(new Set(['sub-000000002']));
     expect(new Set(platform.requests.map((request) => request.body)).size).toBe(1);
     platform.requests.forEach(expectSigned);
-    expect(logs).toEqual([expect.stringContaining('attempt 1 failed (HTTP 500)'), expect.stringContaining('attempt 2 failed (HTTP 500)')]);
+    expect(failures()).toEqual([
+      expect.objectContaining({ level: 40, submissionId: 'sub-000000002', attempt: 1, status: 500, nextAttemptAt: new Date(T0 + 1_000).toISOString() }),
+      expect.objectContaining({ level: 40, submissionId: 'sub-000000002', attempt: 2, status: 500, nextAttemptAt: new Date(T0 + 3_000).toISOString() }),
+    ]);
   });
 
   it('keeps a delivery whose receiver is down, and delivers it once the receiver is back', async () => {
@@ -162,7 +168,10 @@ describe('delivery', () => {
     expect(await store.listDueWebhooks(new Date(clock).toISOString(), 10)).toEqual([]);
     const [pending] = await store.listDueWebhooks(new Date(clock + 1_000).toISOString(), 10);
     expect(pending).toMatchObject({ submissionId: 'sub-000000003', attempts: 1 });
-    expect(logs[0]).toMatch(/attempt 1 failed \(network error/);
+    expect(failures()).toEqual([
+      expect.objectContaining({ level: 40, submissionId: 'sub-000000003', attempt: 1, error: 'network error ECONNREFUSED', nextAttemptAt: new Date(clock + 1_000).toISOString() }),
+    ]);
+    expect(failures()[0]).not.toHaveProperty('status');
 
     const { receiver: back, url: backUrl } = await receiver([200]);
     clock += 1_000;
@@ -174,16 +183,21 @@ describe('delivery', () => {
     const { url } = await receiver([0]);
     await store.saveResult(result('sub-000000004'));
     expect(await dispatcher(url, { timeoutMs: 50 }).deliverDue()).toEqual({ delivered: 0, failed: 1 });
-    expect(logs).toEqual([expect.stringContaining('(timeout)')]);
+    expect(failures()).toEqual([expect.objectContaining({ submissionId: 'sub-000000004', attempt: 1, error: 'timeout' })]);
     expect(await store.listDueWebhooks(new Date(clock + 1_000).toISOString(), 10)).toHaveLength(1);
   });
 
-  it('logs no scores, bodies or client refs', async () => {
-    const { url } = await receiver([500]);
+  it('logs no scores, bodies, client refs, signature or secret', async () => {
+    const { receiver: platform, url } = await receiver([500]);
     await store.saveResult(result('sub-000000005'));
     await dispatcher(url).deliverDue();
-    expect(logs).toHaveLength(1);
-    expect(logs[0]).not.toMatch(/relationship|356|73|fair|sess-1/);
+    expect(failures()).toHaveLength(1);
+    const signature = String(platform.requests[0]?.headers['x-srs-signature']);
+    expect(signature).toMatch(/^sha256=/);
+    const text = log.text();
+    expect(text).not.toMatch(/relationship|356|73|fair|sess-1|hooks\/srs/);
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain(signature.slice('sha256='.length));
   });
 });
 

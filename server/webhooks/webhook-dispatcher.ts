@@ -10,6 +10,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Result } from '../../shared/protocol.ts';
+import { silentLogger, type Logger } from '../logging.ts';
 import type { PendingWebhook, Store } from '../store/store.ts';
 
 export interface WebhookDispatcherOptions {
@@ -30,8 +31,11 @@ export interface WebhookDispatcherOptions {
   readonly timeoutMs?: number;
   /** Deliveries attempted per round. Default 20. */
   readonly batchSize?: number;
-  /** Operational log: ids, attempt counts and errors only, never scores or client refs. */
-  readonly log?: (line: string) => void;
+  /**
+   * Failed attempts are logged at warn: the submissionId, the attempt, the HTTP status or the kind
+   * of error, and when the next attempt is due. Never the body, the signature or the secret.
+   */
+  readonly logger?: Logger;
 }
 
 export interface DeliveryRound {
@@ -81,7 +85,7 @@ export function backoffMs(attempts: number, baseMs: number, maxMs: number): numb
   return Math.min(baseMs * 2 ** exponent, maxMs);
 }
 
-/** A short, value-free reason for a failed attempt (the error's own message may echo the URL). */
+/** A short, value-free kind of error for a failed attempt (the error's own message may echo the URL). */
 function describeError(error: unknown): string {
   if (error instanceof Error) {
     if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timeout';
@@ -91,6 +95,11 @@ function describeError(error: unknown): string {
   }
   return 'network error';
 }
+
+/** What went wrong with one attempt: the receiver's status, or the kind of error when there was no answer. */
+type Failure = { readonly status: number } | { readonly error: string };
+
+const failureText = (failure: Failure) => ('status' in failure ? `HTTP ${failure.status}` : failure.error);
 
 export class WebhookDispatcher {
   readonly #store: Store;
@@ -103,7 +112,7 @@ export class WebhookDispatcher {
   readonly #maxBackoffMs: number;
   readonly #timeoutMs: number;
   readonly #batchSize: number;
-  readonly #log: (line: string) => void;
+  readonly #logger: Logger;
 
   #running = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -123,7 +132,7 @@ export class WebhookDispatcher {
     this.#maxBackoffMs = options.maxBackoffMs ?? 10 * 60_000;
     this.#timeoutMs = options.timeoutMs ?? 5_000;
     this.#batchSize = options.batchSize ?? 20;
-    this.#log = options.log ?? (() => {});
+    this.#logger = options.logger ?? silentLogger();
   }
 
   /** Starts the delivery loop. Its timers are unref'd: they never keep the process alive. */
@@ -169,7 +178,7 @@ export class WebhookDispatcher {
   async #deliver(pending: PendingWebhook): Promise<boolean> {
     const body = JSON.stringify({ event: 'result.stored', result: pending.result } satisfies WebhookBody);
     const timestamp = Math.floor(this.#now().getTime() / 1000);
-    let failure: string;
+    let failure: Failure;
     try {
       const response = await this.#fetch(this.#url, {
         method: 'POST',
@@ -189,15 +198,18 @@ export class WebhookDispatcher {
         await this.#store.markWebhookDelivered(pending.submissionId, this.#now().toISOString());
         return true;
       }
-      failure = `HTTP ${response.status}`;
+      failure = { status: response.status };
     } catch (error) {
-      failure = describeError(error);
+      failure = { error: describeError(error) };
     }
     const attempts = pending.attempts + 1;
     const delay = backoffMs(attempts, this.#baseBackoffMs, this.#maxBackoffMs);
     const nextAttemptAt = new Date(this.#now().getTime() + delay).toISOString();
-    await this.#store.rescheduleWebhook(pending.submissionId, attempts, nextAttemptAt, failure);
-    this.#log(`webhook ${pending.submissionId}: attempt ${attempts} failed (${failure}); next in ${Math.round(delay / 1000)} s`);
+    await this.#store.rescheduleWebhook(pending.submissionId, attempts, nextAttemptAt, failureText(failure));
+    this.#logger.warn(
+      { event: 'webhook.failed', submissionId: pending.submissionId, attempt: attempts, ...failure, nextAttemptAt },
+      `webhook delivery failed (${failureText(failure)}); attempt ${attempts + 1} at ${nextAttemptAt}`,
+    );
     return false;
   }
 
@@ -210,7 +222,7 @@ export class WebhookDispatcher {
       await this.#inFlight?.catch(() => undefined);
       if (this.#running) round = await this.deliverDue();
     } catch (error) {
-      this.#log(`webhook round failed: ${error instanceof Error ? error.name : 'error'}`);
+      this.#logger.error({ event: 'webhook.round-failed', err: error }, 'webhook round failed');
     } finally {
       this.#ticking = false;
     }
