@@ -126,3 +126,13 @@ describe('connection cap', () => {
     expect(readConfig({ SRS_MAX_CONNECTIONS: '20000' }).maxConnections).toBe(20_000);
   });
 });
+
+describe('therapist connections per session', () => {
+  it('allows 3 by default, SRS_MAX_THERAPIST_SOCKETS otherwise, and refuses nonsense naming the variable', () => {
+    expect(readConfig({}).maxTherapistSockets).toBe(3);
+    expect(readConfig({ SRS_MAX_THERAPIST_SOCKETS: '5' }).maxTherapistSockets).toBe(5);
+    for (const value of ['0', '-1', '2.5', 'many', '51']) {
+      expect(() => readConfig({ SRS_MAX_THERAPIST_SOCKETS: value }), value).toThrow(/SRS_MAX_THERAPIST_SOCKETS/);
+    }
+  });
+});

@@ -32,6 +32,8 @@ export interface Config {
   readonly allowedHosts: readonly string[] | undefined;
   /** Open connections beyond which new ones are dropped; undefined = no cap. */
   readonly maxConnections: number | undefined;
+  /** Concurrent therapist sockets per session. */
+  readonly maxTherapistSockets: number;
   /** undefined: on only in the embedded default (no keys configured). */
   readonly demo: boolean | undefined;
   readonly flagBelowMm: number;
@@ -155,6 +157,7 @@ export function readConfig(env: Env = process.env): Config {
     publicUrl,
     allowedHosts: allowedHosts ?? (loopbackOnly ? LOOPBACK_NAMES : undefined),
     maxConnections: env['SRS_MAX_CONNECTIONS'] ? integer(env, 'SRS_MAX_CONNECTIONS', 0, 1, 10_000_000) : undefined,
+    maxTherapistSockets: integer(env, 'SRS_MAX_THERAPIST_SOCKETS', 3, 1, 50),
     demo: flag(env, 'SRS_DEMO'),
     flagBelowMm,
     tokenTtlSeconds: integer(env, 'SRS_TOKEN_TTL_SECONDS', 12 * 3600, 60, 7 * 24 * 3600),

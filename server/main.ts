@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     redisPrefix: config.redisPrefix,
     allowedHosts: config.allowedHosts,
     connectionLimits: { maxConnections: config.maxConnections },
+    maxTherapistSockets: config.maxTherapistSockets,
     logger,
   });
   // After the store and the secrets: what they created is private; what was there before is checked.

@@ -1,6 +1,6 @@
 /**
- * Several nodes: the Socket.IO Redis Streams adapter carries broadcasts, server-side events and
- * connection-state-recovery sessions between the nodes through one Redis. The Redis modules are
+ * Several nodes: the Socket.IO Redis Streams adapter carries broadcasts, presence queries and
+ * the rooms' server-side messages between the nodes through one Redis. The Redis modules are
  * loaded only when REDIS_URL is set: a single node does not carry their weight in its heap.
  */
 import type { createClient } from 'redis';
