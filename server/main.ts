@@ -1,54 +1,43 @@
 /**
  * Starts srs-live from the environment (see server/config.ts and README.md). The start-up lines
  * for the person at the terminal are plain text; warnings go through the logger like every other.
+ * `--help` lists the settings; `--print-config` shows the ones in effect.
  */
 import { createApp } from './app.ts';
-import { ConfigError, readConfig } from './config.ts';
+import { ConfigError, helpText, printedConfig, readConfig } from './config.ts';
 import { warnAboutLooseModes } from './data-dir.ts';
 import { createLogger } from './logging.ts';
 import { loadOrCreateSecret } from './secrets.ts';
 import { openStore } from './store/open-store.ts';
 
-async function main(): Promise<void> {
-  const config = readConfig();
-  const logger = createLogger();
-  const store = await openStore({
-    dataDir: config.dataDir,
-    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
-    ...(config.databaseSchema ? { pgSchema: config.databaseSchema } : {}),
-  });
-  const tokenSecret = config.tokenSecret ?? loadOrCreateSecret(config.dataDir, 'token-secret');
-  const embeddedKey = config.apiKeys.length === 0 ? loadOrCreateSecret(config.dataDir, 'dev-api-key', 24) : undefined;
-  const apiKeys = embeddedKey ? [{ label: 'development', key: embeddedKey }] : config.apiKeys;
-  const demoOn = config.demo ?? embeddedKey !== undefined;
+/** `--help` and `--print-config` answer and exit before anything is opened or created. */
+function answeredArguments(args: readonly string[]): boolean {
+  const [first, ...rest] = args;
+  if (first === undefined) return false;
+  if (rest.length > 0 || !['--help', '-h', '--print-config'].includes(first)) throw new ConfigError([`unknown arguments "${args.join(' ')}": see --help`]);
+  process.stdout.write(first === '--print-config' ? printedConfig() : helpText());
+  return true;
+}
 
-  const srs = await createApp({
-    store,
-    tokenSecret,
-    apiKeys,
-    publicUrl: config.publicUrl,
-    demo: demoOn,
-    scoring: { flagBelowMm: config.flagBelowMm },
-    tokenTtlSeconds: config.tokenTtlSeconds,
-    trustProxy: config.trustProxy,
-    webhook: config.webhook,
-    allowedOrigins: config.allowedOrigins,
-    frameAncestors: config.frameAncestors,
-    redisUrl: config.redisUrl,
-    redisPrefix: config.redisPrefix,
-    allowedHosts: config.allowedHosts,
-    connectionLimits: { maxConnections: config.maxConnections },
-    maxTherapistSockets: config.maxTherapistSockets,
-    logger,
-  });
+async function main(): Promise<void> {
+  if (answeredArguments(process.argv.slice(2))) return;
+  const config = readConfig();
+  const { dataDir } = config.store;
+  const logger = createLogger();
+  const store = await openStore(config.store);
+  const tokenSecret = config.tokenSecret ?? loadOrCreateSecret(dataDir, 'token-secret');
+  const embeddedKey = config.apiKeys.length === 0 ? loadOrCreateSecret(dataDir, 'dev-api-key', 24) : undefined;
+  const apiKeys = embeddedKey ? [{ label: 'development', key: embeddedKey }] : config.apiKeys;
+
+  const srs = await createApp({ ...config.app, store, tokenSecret, apiKeys, logger });
   // After the store and the secrets: what they created is private; what was there before is checked.
-  warnAboutLooseModes(config.dataDir, logger);
-  const address = await srs.listen(config.port, config.host);
-  const base = config.publicUrl ?? `http://localhost:${address.port}`;
-  const storage = config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`;
-  console.log(`srs-live listening on port ${address.port} (${storage}${config.redisUrl ? ', Redis adapter' : ''})`);
-  if (config.loopbackOnly) console.log(`No API keys configured: listening on ${address.address} only, out of the network's reach; set HOST (e.g. HOST=0.0.0.0) to listen on other interfaces`);
-  if (demoOn) console.log(`Demo of a telehealth call: ${base}/`);
+  warnAboutLooseModes(dataDir, logger);
+  const address = await srs.listen(config.listen.port, config.listen.host);
+  const base = config.app.publicUrl ?? `http://localhost:${address.port}`;
+  const storage = config.store.databaseUrl ? 'PostgreSQL' : `SQLite in ${dataDir}`;
+  console.log(`srs-live listening on port ${address.port} (${storage}${config.app.redisUrl ? ', Redis adapter' : ''})`);
+  if (config.listen.loopbackOnly) console.log(`No API keys configured: listening on ${address.address} only, out of the network's reach; set HOST (e.g. HOST=0.0.0.0) to listen on other interfaces`);
+  if (config.app.demo) console.log(`Demo of a telehealth call: ${base}/`);
   if (embeddedKey) console.log(`Development API key: ${embeddedKey}`);
 
   let stopping = false;
@@ -66,6 +55,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? `srs-live: ${error.message}` : error);
+  if (error instanceof ConfigError) for (const problem of error.problems) console.error(`srs-live: ${problem}`);
+  else console.error(error);
   process.exit(1);
 });
