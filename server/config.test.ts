@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -324,6 +324,24 @@ describe('--print-config', () => {
 
   it('refuses what start-up refuses', () => {
     expect(() => effectiveSettings({ PORT: 'http' })).toThrow(ConfigError);
+  });
+});
+
+describe('README.md', () => {
+  const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+  const section = readme.slice(readme.indexOf('## Configure it'), readme.indexOf('\n## ', readme.indexOf('## Configure it') + 1));
+  const documented = section
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((match) => match[1]));
+
+  it('has every setting of the schema in its table, and no other', () => {
+    expect([...documented].sort()).toEqual([...NAMES].sort());
+  });
+
+  it('points to --help and --print-config', () => {
+    expect(section).toContain('--help');
+    expect(section).toContain('--print-config');
   });
 });
 
