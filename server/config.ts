@@ -65,7 +65,7 @@ export interface Setting<T> {
   readonly derived?: ((config: ServerConfig) => string) | undefined;
 }
 
-interface SettingSpec<T, D extends T | undefined> {
+interface SettingSpec<T> {
   readonly description: string;
   readonly default: string;
   /**
@@ -73,22 +73,23 @@ interface SettingSpec<T, D extends T | undefined> {
    * a list's entries follow "NAME: ".
    */
   readonly parse: z.ZodType<T, string>;
-  /** The value when unset (none: undefined). */
-  readonly fallback?: D;
   readonly show?: (value: T) => string;
   /** Masks the whole value in `--print-config` (unless `show` masks it more finely). */
   readonly secret?: boolean;
   readonly derived?: (config: ServerConfig) => string;
 }
 
-function setting<T, D extends T | undefined = undefined>(spec: SettingSpec<T, D>): Setting<T | D> {
-  const fallback = spec.fallback as D;
+/** A setting with the value it has when unset. */
+function setting<T>(spec: SettingSpec<T> & { readonly fallback: NoInfer<T> }): Setting<T>;
+/** A setting that is undefined when unset. */
+function setting<T>(spec: SettingSpec<T>): Setting<T | undefined>;
+function setting<T>(spec: SettingSpec<T> & { readonly fallback?: T }): Setting<T | undefined> {
   const show = spec.show ?? (spec.secret ? () => MASK : plain);
   return {
     description: spec.description,
     default: spec.default,
-    schema: z.preprocess((raw) => (typeof raw === 'string' && raw.trim() === '' ? undefined : raw), spec.parse.optional()).transform((value): T | D => value ?? fallback),
-    show: (value) => (value === undefined ? `(${spec.default})` : show(value as T)),
+    schema: z.preprocess((raw) => (typeof raw === 'string' && raw.trim() === '' ? undefined : raw), spec.parse.optional()).transform((value) => value ?? spec.fallback),
+    show: (value) => (value === undefined ? `(${spec.default})` : show(value)),
     derived: spec.derived,
   };
 }
