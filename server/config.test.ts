@@ -156,6 +156,10 @@ describe('configuration', () => {
     ]);
   });
 
+  it('keeps a single problem as its one line', () => {
+    expect(new ConfigError('PORT must be a whole number from 0 to 65535')).toMatchObject({ problems: ['PORT must be a whole number from 0 to 65535'], message: 'PORT must be a whole number from 0 to 65535' });
+  });
+
   it('keeps the whole number rules at their bounds', () => {
     for (const [name, low, high] of [
       ['PORT', 0, 65535],

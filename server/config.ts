@@ -44,8 +44,12 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 
   /** One line per problem, each naming its variable. */
-  constructor(readonly problems: readonly string[]) {
-    super(problems.join('; '));
+  readonly problems: readonly string[];
+
+  constructor(problems: string | readonly string[]) {
+    const lines = typeof problems === 'string' ? [problems] : problems;
+    super(lines.join('; '));
+    this.problems = lines;
   }
 }
 
