@@ -933,12 +933,6 @@ describe('fuzzing', () => {
     });
   });
 
-  it('ran the requested number of cases', () => {
-    const total = Object.entries(counts)
-      .filter(([kind]) => kind.startsWith('case:'))
-      .reduce((sum, [, n]) => sum + n, 0);
-    expect(total).toBeGreaterThanOrEqual(TOTAL * 0.99);
-  });
 });
 
 // ——— Tenants ———
