@@ -25,7 +25,7 @@ import { SessionService } from './sessions.ts';
 import type { Store } from './store/store.ts';
 import { TokenSigner } from './tokens.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
-import { webhookUrlProblem } from './webhooks/webhook-url.ts';
+import { webhookSecretProblem, webhookUrlProblem } from './webhooks/webhook-url.ts';
 import { createLogger, type Logger } from './logging.ts';
 
 export interface AppOptions {
@@ -92,6 +92,8 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   // Refuse unsafe options before anything is written or opened.
   const webhookProblem = options.webhook ? webhookUrlProblem(options.webhook.url) : null;
   if (webhookProblem) throw new TypeError(`webhook.url ${webhookProblem}`);
+  const secretProblem = options.webhook ? webhookSecretProblem(options.webhook.secret) : null;
+  if (secretProblem) throw new TypeError(`webhook.secret ${secretProblem}`);
   const limits = connectionLimits(options.connectionLimits);
   const allowList = options.allowedHosts ? new HostAllowList(options.allowedHosts, options.publicUrl) : undefined;
   const trustProxy = options.trustProxy ?? false;
@@ -171,7 +173,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     res.type('application/fhir+json; charset=utf-8').send(JSON.stringify(srsQuestionnaire(baseUrlOf(req, options.publicUrl))));
   });
 
-  app.use('/api', noStore, apiCors(options.allowedOrigins), apiRateLimit(rateLimits.http), express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, keys, logger, publicUrl: options.publicUrl }));
+  app.use('/api', noStore, apiCors(options.allowedOrigins), apiRateLimit(rateLimits.http, redis ? { redis: redis.client, keyPrefix: options.redisPrefix ?? 'srs-live' } : undefined), express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, keys, logger, publicUrl: options.publicUrl }));
   app.use(pagesRoutes({ demoApiKey: demoKey }));
   app.use((_req, res) => sendError(res, 'notFound', 'no such page'));
   app.use(jsonErrorHandler(logger));

@@ -1231,8 +1231,7 @@ describe('attack table', () => {
     ctx = undefined;
   });
 
-  it('has a row for every attack we know', () => {
-    expect(ROWS.length).toBeGreaterThanOrEqual(16);
+  it('names every row once, so each result points at one attack', () => {
     expect(new Set(ROWS.map((row) => row.name)).size).toBe(ROWS.length);
   });
 

@@ -247,13 +247,14 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
           summary: 'A result was stored (sent to SRS_WEBHOOK_URL)',
           description:
             `Sent once per stored result, at least once: retried with exponential back-off (1 s doubling up to 10 min) until your endpoint answers 2xx within 5 s. Redirects are not followed. ` +
-            `Verify \`${WEBHOOK_HEADERS.signature}\` = \`sha256=\` + hex HMAC-SHA256(SRS_WEBHOOK_SECRET, \`<${WEBHOOK_HEADERS.timestamp}>.<raw body>\`), refuse old timestamps, and drop repeats of \`${WEBHOOK_HEADERS.delivery}\`.`,
+            `Signed per Standard Webhooks (https://www.standardwebhooks.com/): verify with a Standard Webhooks library and SRS_WEBHOOK_SECRET (a \`whsec_\` secret as is; any other string as raw key bytes), which also refuses timestamps more than 5 min off. ` +
+            `Drop repeats of \`${WEBHOOK_HEADERS.id}\`.`,
           tags: ['results'],
           security: PUBLIC,
           parameters: [
-            { name: WEBHOOK_HEADERS.signature, in: 'header', required: true, description: '`sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`.', schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' } },
+            { name: WEBHOOK_HEADERS.id, in: 'header', required: true, description: 'The result\'s submissionId: the same on every retry, so a receiver can drop repeats.', schema: { type: 'string' } },
             { name: WEBHOOK_HEADERS.timestamp, in: 'header', required: true, description: 'Seconds since the epoch when this attempt was signed.', schema: { type: 'string', pattern: '^[0-9]{1,12}$' } },
-            { name: WEBHOOK_HEADERS.delivery, in: 'header', required: true, description: 'The result\'s submissionId: the same on every retry, so a receiver can drop repeats.', schema: { type: 'string' } },
+            { name: WEBHOOK_HEADERS.signature, in: 'header', required: true, description: '`v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`.', schema: { type: 'string', pattern: '^v1,[A-Za-z0-9+/]{43}=$' } },
           ],
           requestBody: { required: true, content: json(ref('WebhookBody'), { event: 'result.stored', result: EXAMPLE_RESULT } satisfies WebhookBody) },
           responses: { '2XX': { description: 'Accepted; anything else (or no answer) is retried.' } },

@@ -1,11 +1,13 @@
 /**
  * HTTP security: helmet's headers with a CSP whose `frame-ancestors` lets the configured
  * platforms frame the pages; CORS for the API that matches the WebSocket origin allow-list; and a
- * per-address rate limit on the API.
+ * per-address rate limit on the API, shared by every node when they share a Redis.
  */
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RedisClient } from '../live/redis.ts';
 import { TokenBucket } from '../live/token-bucket.ts';
 import { sendError } from './errors.ts';
 
@@ -77,7 +79,31 @@ export function apiCors(allowedOrigins: readonly string[] | undefined): RequestH
   };
 }
 
-export function apiRateLimit(limit: { readonly capacity: number; readonly perSecond: number }): RequestHandler {
+export interface SharedRateLimitStore {
+  /** The nodes' shared Redis: every node counts against the same budget per address. */
+  readonly redis: RedisClient;
+  /** Prefix of the counters' keys; deployments sharing one Redis each use their own. */
+  readonly keyPrefix: string;
+}
+
+/** The 429 every refused API request gets: the API's JSON error and when to try again. */
+function refuseRateLimited(res: Response, retryAfterSeconds: number): void {
+  res.set('retry-after', String(Math.max(1, Math.ceil(retryAfterSeconds))));
+  sendError(res, 'rateLimited', 'too many requests: try again shortly');
+}
+
+/**
+ * API requests per client address. On one node, a token bucket in memory. With `shared`, a
+ * counter in Redis that all nodes share, so N nodes do not allow N times the budget: a fixed
+ * window of `capacity` requests per `capacity / perSecond` seconds (the bucket's burst, refilled at
+ * its rate on average). When Redis is down or not ready, each node falls back to the same window
+ * in its own memory: a Redis hiccup loosens the limit for a while, it never fails a request.
+ */
+export function apiRateLimit(limit: { readonly capacity: number; readonly perSecond: number }, shared?: SharedRateLimitStore): RequestHandler {
+  return shared ? sharedApiRateLimit(limit, shared) : memoryApiRateLimit(limit);
+}
+
+function memoryApiRateLimit(limit: { readonly capacity: number; readonly perSecond: number }): RequestHandler {
   const buckets = new Map<string, TokenBucket>();
   const sweeper = setInterval(() => buckets.clear(), 10 * 60_000);
   sweeper.unref();
@@ -89,7 +115,33 @@ export function apiRateLimit(limit: { readonly capacity: number; readonly perSec
       buckets.set(key, bucket);
     }
     if (bucket.take()) return next();
-    res.set('retry-after', String(Math.ceil(1 / limit.perSecond)));
-    sendError(res, 'rateLimited', 'too many requests: try again shortly');
+    refuseRateLimited(res, 1 / limit.perSecond);
+  };
+}
+
+function sharedApiRateLimit(limit: { readonly capacity: number; readonly perSecond: number }, shared: SharedRateLimitStore): RequestHandler {
+  const points = Math.max(1, Math.floor(limit.capacity));
+  // Whole seconds: the Redis counter expires with EX.
+  const duration = Math.max(1, Math.round(limit.capacity / limit.perSecond));
+  const keyPrefix = `${shared.keyPrefix}:api-rate`;
+  const limiter = new RateLimiterRedis({
+    storeClient: shared.redis,
+    useRedisPackage: true,
+    // node-redis queues commands while it reconnects: without this a request would wait for Redis.
+    rejectIfRedisNotReady: true,
+    points,
+    duration,
+    keyPrefix,
+    insuranceLimiter: new RateLimiterMemory({ points, duration, keyPrefix }),
+  });
+  return (req: Request, res: Response, next: NextFunction) => {
+    limiter.consume(req.ip ?? 'unknown').then(
+      () => next(),
+      (rejection: unknown) => {
+        if (rejection instanceof RateLimiterRes) return refuseRateLimited(res, rejection.msBeforeNext / 1000);
+        // Neither Redis nor the insurance could count: let the request through rather than fail it.
+        next();
+      },
+    );
   };
 }

@@ -6,7 +6,8 @@ import { openStore } from '../store/open-store.ts';
 import { memoryLogger } from '../testing/memory-logger.ts';
 import { within } from '../testing/raw-http.ts';
 import { startTestServer, TEST_TOKEN_SECRET, type TestServer } from '../testing/test-server.ts';
-import { verifyWebhookSignature, WEBHOOK_HEADERS } from './webhook-dispatcher.ts';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import { WEBHOOK_HEADERS } from './webhook-dispatcher.ts';
 
 const SECRET = 'hook-secret-0123456789abcdef-0123456789';
 const MARKS = { relationship: 80, goals: 90, approach: 95, overall: 85 };
@@ -66,22 +67,25 @@ describe('webhook from a running server', () => {
     expect(ack.ok).toBe(true);
 
     const delivery = await firstDelivery;
-    const signature = String(delivery.headers[WEBHOOK_HEADERS.signature]);
-    const timestamp = String(delivery.headers[WEBHOOK_HEADERS.timestamp]);
-    expect(verifyWebhookSignature('hook-secret-0123456789', timestamp, delivery.body, signature)).toBe(true);
-    expect(verifyWebhookSignature('another-secret-000000', timestamp, delivery.body, signature)).toBe(false);
-    expect(JSON.parse(delivery.body)).toEqual({ event: 'result.stored', result: ack.ok ? ack.result : null });
+    const headers = Object.fromEntries(Object.values(WEBHOOK_HEADERS).map((name) => [name, String(delivery.headers[name])]));
+    expect(headers[WEBHOOK_HEADERS.id]).toBe('sub-hook-001');
+    expect(new Webhook('hook-secret-0123456789', { format: 'raw' }).verify(delivery.body, headers)).toEqual({ event: 'result.stored', result: ack.ok ? ack.result : null });
+    expect(() => new Webhook('another-secret-000000', { format: 'raw' }).verify(delivery.body, headers)).toThrow(WebhookVerificationError);
     expect(deliveries).toHaveLength(1);
   });
 });
 
 describe('webhook settings of createApp', () => {
-  it('refuses plain http to another machine, other schemes and non-URLs, with a message naming the setting', async () => {
+  it('refuses plain http to another machine, other schemes, non-URLs and a malformed whsec_ secret, with a message naming the setting', async () => {
     const store = await openStore({ sqliteFile: ':memory:' });
     try {
       for (const url of ['http://hooks.example/srs', 'http://127.0.0.1.hooks.example/srs', 'http://[::2]/hook', 'ftp://hooks.example/srs', 'hooks.example/srs']) {
         const attempt = createApp({ store, tokenSecret: TEST_TOKEN_SECRET, apiKeys: [{ label: 'k', key: 'refused-key-0123456789' }], webhook: { url, secret: SECRET }, logger: memoryLogger().logger });
         await expect(attempt, url).rejects.toThrow(/^webhook\.url (must be|is not)/);
+      }
+      for (const secret of ['whsec_not base64', `whsec_${Buffer.alloc(16).toString('base64')}`]) {
+        const attempt = createApp({ store, tokenSecret: TEST_TOKEN_SECRET, apiKeys: [{ label: 'k', key: 'refused-key-0123456789' }], webhook: { url: 'https://hooks.example/srs', secret }, logger: memoryLogger().logger });
+        await expect(attempt, secret).rejects.toThrow(/^webhook\.secret after whsec_ must be/);
       }
     } finally {
       await store.close();
@@ -121,8 +125,8 @@ describe('failed deliveries', () => {
       expect.objectContaining({ level: 40, submissionId: 'sub-hook-fail-01', attempt: 1, status: 503, nextAttemptAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }),
     );
     const delivery = deliveries[0];
-    const signature = String(delivery?.headers[WEBHOOK_HEADERS.signature]).replace('sha256=', '');
-    expect(signature).toMatch(/^[0-9a-f]{64}$/);
+    const signature = String(delivery?.headers[WEBHOOK_HEADERS.signature]).replace('v1,', '');
+    expect(signature).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     const text = log.text();
     expect(text).not.toContain(SECRET);
     expect(text).not.toContain(signature);

@@ -2,13 +2,15 @@
  * Delivers the webhook outbox: every stored result is POSTed to the platform's URL, signed, and
  * retried with exponential back-off until the platform answers 2xx. The outbox lives in the store
  * (saveResult enqueues in the same transaction), so a crash or a restart loses nothing: the next
- * round picks up whatever is still due. Delivery is at least once; `x-srs-delivery` (the
- * submissionId) lets a receiver drop repeats.
+ * round picks up whatever is still due. Delivery is at least once; `webhook-id` (the
+ * submissionId) is the same on every attempt and lets a receiver drop repeats.
  *
- * Signature: `x-srs-signature: sha256=<hex HMAC-SHA256(secret, "<x-srs-timestamp>.<raw body>")>`.
- * Signing the timestamp with the body lets a receiver refuse replays of old deliveries.
+ * Signature: Standard Webhooks (https://www.standardwebhooks.com/), so a receiver verifies with an
+ * off-the-shelf library in its own language: `webhook-signature: v1,<base64 HMAC-SHA256(key,
+ * "<webhook-id>.<webhook-timestamp>.<raw body>")>`. Signing the id and the timestamp with the body
+ * lets a receiver refuse replays of old deliveries.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import type { Result } from '../../shared/protocol.ts';
 import { silentLogger, type Logger } from '../logging.ts';
 import type { PendingWebhook, Store } from '../store/store.ts';
@@ -17,7 +19,7 @@ export interface WebhookDispatcherOptions {
   readonly store: Store;
   /** Where results are POSTed. */
   readonly url: string;
-  /** The HMAC key shared with the platform. */
+  /** The key shared with the platform, as SRS_WEBHOOK_SECRET gives it: see {@link webhookSigner}. */
   readonly secret: string;
   readonly fetch?: typeof fetch;
   readonly now?: () => Date;
@@ -49,34 +51,24 @@ export interface WebhookBody {
 }
 
 export const WEBHOOK_HEADERS = {
-  signature: 'x-srs-signature',
-  timestamp: 'x-srs-timestamp',
-  delivery: 'x-srs-delivery',
+  id: 'webhook-id',
+  timestamp: 'webhook-timestamp',
+  signature: 'webhook-signature',
 } as const;
 
-export function signWebhook(secret: string, timestamp: string | number, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
+/** The prefix of a Standard Webhooks secret: the base64 of the key follows it. */
+export const STANDARD_SECRET_PREFIX = 'whsec_';
 
 /**
- * Checks an `x-srs-signature` header in constant time. With `toleranceSeconds`, also refuses a
- * timestamp further than that from `nowSeconds` (default: the clock), which stops replays.
+ * The Standard Webhooks signer for SRS_WEBHOOK_SECRET. A `whsec_…` secret is a Standard Webhooks
+ * secret: the key is the base64 after the prefix, and receivers' libraries take it as is. Any
+ * other string is taken as raw key bytes (its UTF-8), which is what the earlier signatures used:
+ * a receiver passes it with the library's `{ format: 'raw' }`, or as `whsec_` + its base64.
  */
-export function verifyWebhookSignature(
-  secret: string,
-  timestamp: string | number,
-  body: string,
-  header: string,
-  freshness?: { readonly toleranceSeconds: number; readonly nowSeconds?: number },
-): boolean {
-  if (!/^\d{1,12}$/.test(String(timestamp))) return false;
-  if (freshness) {
-    const now = freshness.nowSeconds ?? Math.floor(Date.now() / 1000);
-    if (Math.abs(now - Number(timestamp)) > freshness.toleranceSeconds) return false;
-  }
-  const expected = Buffer.from(signWebhook(secret, timestamp, body));
-  const given = Buffer.from(header);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+export function webhookSigner(secret: string): Webhook {
+  if (secret.startsWith(STANDARD_SECRET_PREFIX)) return new Webhook(secret);
+  // As bytes: the library's raw string form keeps only the low byte of each UTF-16 unit.
+  return new Webhook(new Uint8Array(Buffer.from(secret, 'utf8')), { format: 'raw' });
 }
 
 /** The delay before retry number `attempts` (1-based): base, 2 × base, 4 × base …, capped. */
@@ -104,7 +96,7 @@ const failureText = (failure: Failure) => ('status' in failure ? `HTTP ${failure
 export class WebhookDispatcher {
   readonly #store: Store;
   readonly #url: string;
-  readonly #secret: string;
+  readonly #signer: Webhook;
   readonly #fetch: typeof fetch;
   readonly #now: () => Date;
   readonly #pollIntervalMs: number;
@@ -124,7 +116,7 @@ export class WebhookDispatcher {
   constructor(options: WebhookDispatcherOptions) {
     this.#store = options.store;
     this.#url = options.url;
-    this.#secret = options.secret;
+    this.#signer = webhookSigner(options.secret);
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#now = options.now ?? (() => new Date());
     this.#pollIntervalMs = options.pollIntervalMs ?? 5_000;
@@ -177,16 +169,18 @@ export class WebhookDispatcher {
 
   async #deliver(pending: PendingWebhook): Promise<boolean> {
     const body = JSON.stringify({ event: 'result.stored', result: pending.result } satisfies WebhookBody);
-    const timestamp = Math.floor(this.#now().getTime() / 1000);
+    // The id is the outbox row's key: every attempt at this delivery carries the same one.
+    const id = pending.submissionId;
+    const signedAt = this.#now();
     let failure: Failure;
     try {
       const response = await this.#fetch(this.#url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          [WEBHOOK_HEADERS.signature]: signWebhook(this.#secret, timestamp, body),
-          [WEBHOOK_HEADERS.timestamp]: String(timestamp),
-          [WEBHOOK_HEADERS.delivery]: pending.submissionId,
+          [WEBHOOK_HEADERS.id]: id,
+          [WEBHOOK_HEADERS.timestamp]: String(Math.floor(signedAt.getTime() / 1000)),
+          [WEBHOOK_HEADERS.signature]: this.#signer.sign(id, signedAt, body),
         },
         body,
         // A redirect is a failure to retry, not a reason to send a signed result somewhere else.
