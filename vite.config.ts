@@ -1,10 +1,13 @@
 import { defineConfig } from 'vite';
+import { litCssMinify } from './tools/lit-css-minify.ts';
 
 /**
  * Builds the one script-tag bundle: `dist/widget/srs-widget.js`, an ES module that defines
  * `<srs-rating>` and `<srs-therapist>`. The server serves it at `/widget/srs-widget.js`.
  */
 export default defineConfig({
+  // The components' CSS is written readably; the bundle gets it minified.
+  plugins: [litCssMinify()],
   build: {
     outDir: 'dist/widget',
     emptyOutDir: true,

@@ -84,7 +84,11 @@ export interface SrsApp {
   close(): Promise<void>;
 }
 
-export const DEFAULT_WIDGET_DIR = fileURLToPath(new URL('../dist/widget', import.meta.url));
+/**
+ * The built widget, found from this module: the compiled server runs from `dist/server/`, beside
+ * `dist/widget/`; the sources (tests, tsx) from `server/`, with the build under `dist/`.
+ */
+export const DEFAULT_WIDGET_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/widget' : '../widget', import.meta.url));
 const TWELVE_HOURS = 12 * 3600;
 
 export async function createApp(options: AppOptions): Promise<SrsApp> {

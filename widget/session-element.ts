@@ -132,7 +132,7 @@ export abstract class SessionElement extends LitElement {
 
   /** The connection line (quiet when connected) and the last error. */
   protected renderConn() {
-    return html`<p role="status" part="connection" class="q">
+    return html`<p role="status" part="connection" class="quiet">
         ${CONN_TEXT[this.conn]}
         ${this.conn === 'replaced' ? html`<button part="reconnect" @click=${() => this.open()}>Use it here</button>` : ''}
       </p>

@@ -155,7 +155,7 @@ export class SrsRating extends SessionElement {
         ? html`<p class="box" data-state="submitted">Thank you. Your therapist can see your answers now.</p>`
         : status === 'open'
           ? this.renderForm()
-          : html`<p class="q">${QUIET[status] ?? ''}</p>`}
+          : html`<p class="quiet">${QUIET[status] ?? ''}</p>`}
       <p><small>${SRS.attribution}</small></p>
     </div>`;
   }

@@ -100,14 +100,14 @@ export class SrsVasLine extends LitElement {
   override render() {
     const mm = this.mm;
     const cm = mm === null ? null : formatCm(mm);
-    return html`<div part="base" class=${this.flagged ? 'f' : ''}>
-      <div class="h">
+    return html`<div part="base" class=${this.flagged ? 'flagged' : ''}>
+      <div class="heading">
         <span id="l" part="label">${this.label}</span>
         ${this.showValue ? html`<span part="value" data-value-for=${this.item}>${cm ?? '—'}</span>` : nothing}
       </div>
       <div
         part="slider"
-        class=${this.readonly ? 'ro' : ''}
+        class=${this.readonly ? 'readonly' : ''}
         role="slider"
         tabindex="0"
         aria-labelledby="l"
@@ -123,10 +123,10 @@ export class SrsVasLine extends LitElement {
         @pointerup=${this.onUp}
         @pointercancel=${this.onUp}
       >
-        <div class="l"></div>
+        <div class="line"></div>
         ${mm === null ? nothing : html`<div part="thumb" .style=${`left:${mm}%`}></div>`}
       </div>
-      <div class="a"><span id="a">${this.leftAnchor}</span><span id="b">${this.rightAnchor}</span></div>
+      <div class="anchors"><span id="a">${this.leftAnchor}</span><span id="b">${this.rightAnchor}</span></div>
     </div>`;
   }
 }

@@ -29,14 +29,47 @@ export class SrsOralForm extends LitElement {
   static override styles = [
     sessionStyles,
     css`
-:host{display:block;padding:0}
-form{margin:.5rem 0;padding:.75rem;border:2px solid;border-radius:6px}
-.f{margin:.5rem 0}
-label{display:block;font-weight:600}
-input{font:inherit;width:6rem;min-height:44px;padding:0 .5rem;border:1px solid;border-radius:4px}
-input[aria-invalid=true]{border:3px solid var(--srs-error,#b3261e)}
-.err{margin:.25rem 0 0;color:var(--srs-error,#b3261e)}
-`,
+      :host {
+        display: block;
+        padding: 0;
+      }
+
+      form {
+        margin: 0.5rem 0;
+        padding: 0.75rem;
+        border: 2px solid;
+        border-radius: 6px;
+      }
+
+      .field {
+        margin: 0.5rem 0;
+      }
+
+      label {
+        display: block;
+        font-weight: 600;
+      }
+
+      /* 44px: the minimum touch target. */
+      input {
+        font: inherit;
+        width: 6rem;
+        min-height: 44px;
+        padding: 0 0.5rem;
+        border: 1px solid;
+        border-radius: 4px;
+      }
+
+      /* A thicker border, not only a colour, marks the input with a problem. */
+      input[aria-invalid='true'] {
+        border: 3px solid var(--srs-error, #b3261e);
+      }
+
+      .problem {
+        margin: 0.25rem 0 0;
+        color: var(--srs-error, #b3261e);
+      }
+    `,
   ];
   static override properties = { sending: { type: Boolean }, texts: { state: true }, problems: { state: true } };
 
@@ -82,10 +115,10 @@ input[aria-invalid=true]{border:3px solid var(--srs-error,#b3261e)}
   override render() {
     return html`<form novalidate aria-labelledby="t" @submit=${this.submit}>
       <p id="t"><strong>Enter the client's ratings</strong></p>
-      <p class="q" id="h">Ask for each line as a number from 0 (left) to 10 (right), with at most one decimal.</p>
+      <p class="quiet" id="h">Ask for each line as a number from 0 (left) to 10 (right), with at most one decimal.</p>
       ${SRS.items.map((it) => {
         const problem = this.problems[it.id] ?? '';
-        return html`<div class="f">
+        return html`<div class="field">
           <label for="o-${it.id}">${it.label} (0 to 10)</label>
           <input
             id="o-${it.id}"
@@ -102,7 +135,7 @@ input[aria-invalid=true]{border:3px solid var(--srs-error,#b3261e)}
             @input=${(e: Event) => this.input(it.id, e.target as HTMLInputElement, false)}
             @change=${(e: Event) => this.input(it.id, e.target as HTMLInputElement, true)}
           />
-          <p class="err" id="e-${it.id}">${problem}</p>
+          <p class="problem" id="e-${it.id}">${problem}</p>
         </div>`;
       })}
       <button type="submit" part="oral-submit" ?disabled=${this.sending}>${this.sending ? 'Sending…' : "Save the client's rating"}</button>

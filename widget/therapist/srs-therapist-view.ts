@@ -188,7 +188,7 @@ export class SrsTherapistView extends SessionElement {
           show-value
           ?flagged=${flagged}
         ></srs-vas-line>
-        ${flagged ? html`<p class="q" data-prompt-for=${it.id}>Ask: ${it.discussionPrompt}</p>` : nothing}`;
+        ${flagged ? html`<p class="quiet" data-prompt-for=${it.id}>Ask: ${it.discussionPrompt}</p>` : nothing}`;
     });
   }
 
@@ -198,7 +198,7 @@ export class SrsTherapistView extends SessionElement {
     return html`<section part="trend" class="trend" aria-labelledby="trend-label">
       <p id="trend-label" class="trend-label">This client's ratings over sessions</p>
       ${history === null
-        ? html`<p class="q">${this.historyFailed ? 'Earlier ratings could not be loaded.' : 'Loading earlier ratings…'}</p>`
+        ? html`<p class="quiet">${this.historyFailed ? 'Earlier ratings could not be loaded.' : 'Loading earlier ratings…'}</p>`
         : renderTrend(trendOf(withToday(history, today), { cutoffMm: this.cutoff, dropMm: this.dropAlert }), today?.submissionId ?? null, {
             cutoffMm: this.cutoff,
             dropMm: this.dropAlert,
@@ -231,7 +231,7 @@ export class SrsTherapistView extends SessionElement {
       ${this.oralOpen && (status === 'waiting' || status === 'open')
         ? html`<srs-oral-form part="oral" exportparts="oral-submit" .sending=${this.oralSending} @oral-submit=${this.submitOral}></srs-oral-form>`
         : nothing}
-      ${status === 'closed' ? html`<p class="q">This session has ended.</p>` : nothing}
+      ${status === 'closed' ? html`<p class="quiet">This session has ended.</p>` : nothing}
       ${privately
         ? html`<p part="private" class="private" role="status" data-private=${this.marked ?? 0}>
             The client is rating privately: ${this.marked} of ${SRS.items.length} lines marked. You will see the answers when the client

@@ -1,6 +1,6 @@
 import { css } from 'lit';
 
-// The therapist's view only (a lazily loaded chunk, so readability wins over bytes here).
+// The therapist's view only (a lazily loaded chunk). The build minifies it (tools/lit-css-minify.ts).
 export const therapistStyles = css`
   .controls {
     display: flex;
@@ -70,7 +70,7 @@ export const therapistStyles = css`
     stroke: var(--srs-accent, #0550ae);
     stroke-width: 2;
   }
-  .chart .pt {
+  .chart .point {
     fill: var(--srs-accent, #0550ae);
   }
   .chart .today {
@@ -83,7 +83,8 @@ export const therapistStyles = css`
     border-left: 6px solid var(--srs-error, #b3261e);
     background: var(--srs-flag-bg, #fff4c2);
   }
-  .vh {
+  /* Read by screen readers, not shown: the chart's data as a table. */
+  .visually-hidden {
     position: absolute;
     width: 1px;
     height: 1px;

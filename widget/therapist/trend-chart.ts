@@ -32,14 +32,14 @@ function renderSvg(trend: Trend, todayId: string | null, options: TrendOptions) 
     ${n > 1 ? svg`<polyline class="line" points=${line}></polyline>` : nothing}
     ${results.map((result, i) => {
       const today = result.submissionId === todayId;
-      return svg`<circle class=${today ? 'pt today' : 'pt'} cx=${xOf(i, n)} cy=${yOf(result.totalMm)} r=${today ? 6 : 4}
+      return svg`<circle class=${today ? 'point today' : 'point'} cx=${xOf(i, n)} cy=${yOf(result.totalMm)} r=${today ? 6 : 4}
         data-trend-point=${result.totalMm} ?data-today=${today}></circle>`;
     })}
   </svg>`;
 }
 
 function renderTable(trend: Trend, todayId: string | null) {
-  return html`<table class="vh">
+  return html`<table class="visually-hidden">
     <caption>
       Session Rating Scale totals over sessions${trend.count > trend.results.length ? `, the latest ${trend.results.length} of ${trend.count}` : ''}
     </caption>
@@ -89,6 +89,6 @@ export function renderTrend(trend: Trend, todayId: string | null, options: Trend
               : ''}</small>
         </p>`
       : nothing}
-    ${trend.firstRating ? html`<p class="q">No earlier ratings.</p>` : nothing}
+    ${trend.firstRating ? html`<p class="quiet">No earlier ratings.</p>` : nothing}
     <div role="status">${renderAlerts(trend, options)}</div>`;
 }
