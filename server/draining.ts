@@ -40,20 +40,18 @@ export class Drain {
   }
 
   /**
-   * Resolves true once no tracked task is left (tasks that start meanwhile included), or false
-   * when `timeoutMs` passes first.
+   * Resolves true once the tasks tracked now have settled, or false when `timeoutMs` passes first.
+   * Tasks that start meanwhile are not waited for: a peer that keeps sending must not hold the
+   * drain open (they are waited for by the next call).
    */
   async settled(timeoutMs: number): Promise<boolean> {
+    if (this.#inFlight.size === 0) return true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), timeoutMs);
     });
     try {
-      while (this.#inFlight.size > 0) {
-        const next = await Promise.race([Promise.all([...this.#inFlight]).then(() => true as const), expired]);
-        if (!next) return false;
-      }
-      return true;
+      return await Promise.race([Promise.all([...this.#inFlight]).then(() => true as const), expired]);
     } finally {
       clearTimeout(timer);
     }
