@@ -27,6 +27,7 @@ import { TokenSigner } from './tokens.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { webhookSecretProblem, webhookUrlProblem } from './webhooks/webhook-url.ts';
 import { createLogger, type Logger } from './logging.ts';
+import { closeTransports, Drain } from './draining.ts';
 
 export interface AppOptions {
   readonly store: Store;
@@ -81,7 +82,16 @@ export interface SrsApp {
   readonly sessions: SessionService;
   readonly logger: Logger;
   listen(port: number, host?: string): Promise<AddressInfo>;
-  close(): Promise<void>;
+  /**
+   * Drains and closes (the store stays open: it is the caller's). At once: /healthz answers 503,
+   * the listener closes, new socket handshakes are refused and every socket hears
+   * `server:draining`. Then the sockets' requests in flight are answered (up to `graceMs`), the
+   * transports are closed (clients reconnect elsewhere), a request still running is waited for
+   * (up to `graceMs` again: its write ends before the store may close), a webhook delivery in
+   * flight finishes or is left pending in the outbox, and Redis is let go. Calling it again
+   * returns the same promise.
+   */
+  close(options?: { readonly graceMs?: number }): Promise<void>;
 }
 
 /**
@@ -89,6 +99,9 @@ export interface SrsApp {
  * `dist/widget/`; the sources (tests, tsx) from `server/`, with the build under `dist/`.
  */
 export const DEFAULT_WIDGET_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/widget' : '../widget', import.meta.url));
+
+/** How long close() waits, by default, for the sockets' requests and a webhook delivery in flight. */
+export const DEFAULT_CLOSE_GRACE_MS = 5_000;
 const TWELVE_HOURS = 12 * 3600;
 
 export async function createApp(options: AppOptions): Promise<SrsApp> {
@@ -125,6 +138,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   const httpServer = createServer(httpServerOptions(limits), app);
   capConnections(httpServer, limits, logger);
   const rateLimits = options.rateLimits ?? DEFAULT_RATE_LIMITS;
+  const drain = new Drain();
   const redis = options.redisUrl ? await connectRedis(options.redisUrl, options.redisPrefix ?? 'srs-live', logger) : undefined;
   const io: SrsServer = new Server(httpServer, {
     transports: ['websocket'],
@@ -132,7 +146,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     maxHttpBufferSize: 4 * 1024,
     perMessageDeflate: false,
     serveClient: false,
-    allowRequest: allowSocketRequest(options.allowedOrigins),
+    allowRequest: drain.allowRequest(allowSocketRequest(options.allowedOrigins)),
     // No connection state recovery: Socket.IO restores a recovered socket's rooms and replays its
     // missed packets before any middleware has checked its token. Every (re)join gets the whole
     // session:state instead, and the client re-sends its marks and retries its submission.
@@ -153,14 +167,16 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     limits: rateLimits,
     clustered: redis !== undefined,
     logger,
+    track: (work) => drain.track(work),
     ...(options.maxTherapistSockets === undefined ? {} : { maxTherapistSockets: options.maxTherapistSockets }),
   });
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
+  app.use(drain.closeConnections());
   app.use(securityHeaders(security));
   // /healthz names no host in its answer, and load balancers probe each node by its address.
   if (allowList) app.use(hostGuard(allowList, trustProxy, ['/healthz']));
 
-  app.get('/healthz', healthRoute(store, logger));
+  app.get('/healthz', drain.readiness(), healthRoute(store, logger));
 
   app.use(
     '/widget',
@@ -182,6 +198,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   app.use((_req, res) => sendError(res, 'notFound', 'no such page'));
   app.use(jsonErrorHandler(logger));
 
+  let closing: Promise<void> | undefined;
   return {
     app,
     httpServer,
@@ -198,14 +215,34 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
         });
       });
     },
-    async close() {
-      await webhooks?.stop();
-      relay.close();
-      io.disconnectSockets(true);
-      await new Promise<void>((resolve) => {
-        void io.close(() => resolve());
-      });
-      await redis?.close();
+    close(closeOptions = {}) {
+      closing ??= closeApp(closeOptions.graceMs ?? DEFAULT_CLOSE_GRACE_MS);
+      return closing;
     },
   };
+
+  async function closeApp(graceMs: number): Promise<void> {
+    const started = Date.now();
+    drain.begin();
+    // No new connections; idle kept-alive ones close now, busy ones after their answer.
+    httpServer.close();
+    const webhooksStopped = webhooks?.stop({ graceMs });
+    relay.drain();
+    const answered = await drain.settled(graceMs);
+    // The transports close: a client sees its connection drop and reconnects (to another node).
+    relay.close();
+    await closeTransports(relay.namespace.sockets.values(), Math.min(graceMs, 1_000));
+    await new Promise<void>((resolve) => {
+      void io.close(() => resolve());
+    });
+    // A request that arrived just before the close is written (its client will retry elsewhere
+    // and get the stored result): the store must outlive it.
+    const finished = await drain.settled(graceMs);
+    httpServer.closeAllConnections();
+    await webhooksStopped;
+    await redis?.close();
+    const drained = { event: 'server.drained', ms: Date.now() - started, unfinished: drain.inFlight };
+    if (answered && finished) logger.info(drained, 'drained');
+    else logger.warn(drained, 'drained, with requests unanswered or unfinished');
+  }
 }

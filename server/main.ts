@@ -19,6 +19,11 @@ function answeredArguments(args: readonly string[]): boolean {
   return true;
 }
 
+/** From the signal to the exit, at most; a supervisor's own (Kubernetes' default is 30 s) should be longer. */
+const STOP_DEADLINE_MS = 10_000;
+/** Each of the drain's two waits for requests in flight (before and after the transports close). */
+const STOP_GRACE_MS = 3_500;
+
 async function main(): Promise<void> {
   if (answeredArguments(process.argv.slice(2))) return;
   const config = readConfig();
@@ -40,15 +45,31 @@ async function main(): Promise<void> {
   if (config.app.demo) console.log(`Demo of a telehealth call: ${base}/`);
   if (embeddedKey) console.log(`Development API key: ${embeddedKey}`);
 
+  // SIGTERM/SIGINT: drain (docs/deploy.md, "Stopping and rolling deploys"), close the store, exit
+  // 0; whatever hangs past the deadline ends the process with 1 and a line that says so.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`srs-live: ${signal}, closing`);
-    void srs
-      .close()
+    const started = Date.now();
+    logger.info({ event: 'server.stopping', signal }, `${signal}: draining`);
+    setTimeout(() => {
+      logger.error({ event: 'server.stop-timeout', signal, ms: Date.now() - started }, `did not stop within ${STOP_DEADLINE_MS} ms: exiting anyway`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    srs
+      .close({ graceMs: STOP_GRACE_MS })
       .then(() => store.close())
-      .finally(() => process.exit(0));
+      .then(
+        () => {
+          logger.info({ event: 'server.stopped', signal, ms: Date.now() - started }, 'stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ event: 'server.stop-failed', signal, err: error }, 'stopping failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

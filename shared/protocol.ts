@@ -90,6 +90,12 @@ export interface ServerToClientEvents {
   'session:replaced': (payload: { reason: string }) => void;
   /** To the therapist: the client's link was opened on another device or tab, which took over. */
   'client:switched': (payload: { at: string }) => void;
+  /**
+   * This node is shutting down: reconnect (through the load balancer, to another node). The node
+   * closes the transport itself once its requests in flight are answered; a request left without
+   * an answer is retried on the next connection.
+   */
+  'server:draining': (payload: { reason: string }) => void;
 }
 
 export interface SocketData {

@@ -1,6 +1,10 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
 import { describe, expect, it } from 'vitest';
-import type { RatingSubmit, SubmitAck } from '../shared/protocol.ts';
-import { newSubmissionId, request, submitWithRetry, type SrsSocket } from './connection.ts';
+import type { ClientToServerEvents, RatingSubmit, ServerToClientEvents, SubmitAck } from '../shared/protocol.ts';
+import { newSubmissionId, openSocket, request, submitWithRetry, type ConnStatus, type SrsSocket } from './connection.ts';
 
 type Reply = (err: Error | null, ack?: SubmitAck) => void;
 
@@ -80,5 +84,47 @@ describe('newSubmissionId', () => {
     const ids = Array.from({ length: 50 }, newSubmissionId);
     for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('openSocket', () => {
+  it('reconnects on server:draining, and a submission left unanswered is retried on the new connection', async () => {
+    // A bare Socket.IO server stands for the load balancer's nodes: the first connection is to a
+    // node that is shutting down and never answers; the next one answers.
+    const http = createServer();
+    const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, { transports: ['websocket'] });
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    const submits: { connection: number; submissionId: string }[] = [];
+    let connections = 0;
+    io.of('/srs').on('connection', (socket) => {
+      const connection = ++connections;
+      socket.on('rating:submit', (payload, ack) => {
+        submits.push({ connection, submissionId: payload.submissionId });
+        if (connection === 1) socket.emit('server:draining', { reason: 'shutting down' });
+        else ack({ ok: true, result: { submissionId: payload.submissionId } } as unknown as SubmitAck);
+      });
+    });
+    const statuses: ConnStatus[] = [];
+    let socket: SrsSocket | undefined;
+    try {
+      const connected = new Promise<void>((resolve) => {
+        socket = openSocket(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, 'a-token', (status) => {
+          statuses.push(status);
+          if (status === 'connected') resolve();
+        });
+      });
+      await connected;
+      const ack = await new Promise<SubmitAck>((resolve) => submitWithRetry(socket as SrsSocket, payload, resolve));
+      expect(ack).toMatchObject({ ok: true, result: { submissionId: payload.submissionId } });
+      expect(submits).toEqual([
+        { connection: 1, submissionId: payload.submissionId },
+        { connection: 2, submissionId: payload.submissionId },
+      ]);
+      expect(statuses).toEqual(['connected', 'reconnecting', 'connected']);
+    } finally {
+      socket?.disconnect();
+      await io.close();
+    }
   });
 });

@@ -55,6 +55,10 @@ export function openSocket(
   });
   // The link was opened on another device or tab, which took over: do not fight it.
   socket.on('session:replaced', () => onStatus('replaced'));
+  // The server is shutting down. Dropping the transport (rather than socket.disconnect(), which
+  // would be final) makes the manager reconnect, through the load balancer, to another server;
+  // a request whose answer is lost with the transport is retried there (submitWithRetry).
+  socket.on('server:draining', () => socket.io.engine.close());
   return socket;
 }
 

@@ -25,6 +25,8 @@ export interface HandlerContext {
   readonly sessions: SessionService;
   readonly limits: RateLimits;
   readonly logger: Logger;
+  /** Told of every acknowledged request while it runs, so a shutdown can wait for it. */
+  readonly track?: (work: Promise<void>) => void;
 }
 
 export function registerHandlers(socket: SrsSocket, room: LiveRoom, context: HandlerContext): void {
@@ -61,10 +63,11 @@ export function registerHandlers(socket: SrsSocket, room: LiveRoom, context: Han
       if (!requestBucket.take() || !room.admitRequest()) {
         return answer(ack, refusal(ERROR_CODES.rateLimited, 'too many requests: try again shortly'));
       }
-      run(args[0], args[1]).catch((error: unknown) => {
+      const work = run(args[0], args[1]).catch((error: unknown) => {
         logger.error({ event: 'socket.request-failed', request: event, sessionId, socketId: socket.id, err: error }, 'request failed');
         answer(ack, refusal(ERROR_CODES.internal, 'the server could not complete this request'));
       });
+      context.track?.(work);
     };
     (socket as unknown as UntypedListeners).on(event, listener);
   }

@@ -31,6 +31,8 @@ export interface LiveRelay {
   readonly rooms: LiveRooms;
   /** The session was closed: its sockets, on every node, hear so and are let go. */
   closeSession(sessionId: string): Promise<void>;
+  /** This node is shutting down: its sockets, and any that join from now on, hear `server:draining`. */
+  drain(): void;
   close(): void;
 }
 
@@ -41,13 +43,18 @@ export interface LiveRelayOptions {
   readonly logger?: Logger;
   /** Concurrent therapist sockets a session allows (default 3). */
   readonly maxTherapistSockets?: number;
+  /** Told of every acknowledged request while it runs (see live-handlers.ts). */
+  readonly track?: (work: Promise<void>) => void;
 }
+
+const DRAINING = { reason: 'this server is shutting down: reconnect' } as const;
 
 export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer: TokenSigner, options: LiveRelayOptions = {}): LiveRelay {
   const limits = options.limits ?? DEFAULT_RATE_LIMITS;
   const logger = options.logger ?? silentLogger();
   const clustered = options.clustered ?? false;
   const namespace: SrsNamespace = io.of(NAMESPACE);
+  let draining = false;
 
   // Only `/srs` speaks the protocol; a socket anywhere else would hold a connection for nothing.
   io.of('/').use((socket, next) => {
@@ -110,7 +117,8 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
     }
     const { room, release } = admitted;
     void socket.join(sessionRoom(sessionId));
-    registerHandlers(socket, room, { sessions, limits, logger });
+    registerHandlers(socket, room, { sessions, limits, logger, ...(options.track ? { track: options.track } : {}) });
+    if (draining) socket.emit('server:draining', DRAINING);
     scheduleTokenExpiry(socket);
     socket.on('disconnect', () => {
       room.leave(socket, role);
@@ -127,6 +135,11 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
       if (!room) return;
       room.close();
       rooms.release(room);
+    },
+    drain() {
+      draining = true;
+      // This node's sockets only: through the adapter, a broadcast would reach every node's.
+      namespace.local.emit('server:draining', DRAINING);
     },
     close() {
       clearInterval(sweeper);

@@ -251,6 +251,22 @@ describe('loop', () => {
     await webhooks.stop();
     expect(await Promise.race([round, Promise.resolve('pending')])).toEqual({ delivered: 1, failed: 0 });
   });
+
+  it('stop() gives up a POST still unanswered after its grace and leaves the delivery due, not counted as an attempt', async () => {
+    const { receiver: platform, url } = await receiver([0]);
+    await store.saveResult(result('sub-000000008'));
+    const webhooks = dispatcher(url, { timeoutMs: 60_000 });
+    const round = webhooks.deliverDue();
+    // The receiver holds the request without answering.
+    while (platform.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await webhooks.stop({ graceMs: 100 });
+    expect(await Promise.race([round, Promise.resolve('pending')])).toEqual({ delivered: 0, failed: 1 });
+    expect(platform.requests).toHaveLength(1);
+    const due = await store.listDueWebhooks(new Date(T0).toISOString(), 10);
+    expect(due.map((pending) => [pending.submissionId, pending.attempts])).toEqual([['sub-000000008', 0]]);
+    expect(failures()).toEqual([]);
+    expect(log.lines().filter((line) => line['event'] === 'webhook.left-pending')).toHaveLength(1);
+  });
 });
 
 /** A real receiver that verifies every delivery with the Standard Webhooks library, as a platform would. */

@@ -112,6 +112,8 @@ export class WebhookDispatcher {
   #ticking = false;
   /** Set by notify() during the loop's round: run another as soon as this one ends. */
   #wakeAgain = false;
+  /** Aborted by stop() once its grace is over: the POSTs still in flight are given up. */
+  #halt = new AbortController();
 
   constructor(options: WebhookDispatcherOptions) {
     this.#store = options.store;
@@ -131,6 +133,7 @@ export class WebhookDispatcher {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    if (this.#halt.signal.aborted) this.#halt = new AbortController();
     this.#schedule(0);
   }
 
@@ -141,12 +144,23 @@ export class WebhookDispatcher {
     else this.#schedule(0);
   }
 
-  /** Stops the loop and waits for a round in flight to finish. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the loop and waits for a round in flight to finish. A POST still unanswered after
+   * `graceMs` (default: the POST's own timeout) is given up without counting as an attempt: its
+   * delivery stays due in the outbox, for another node or the next start.
+   */
+  async stop(options: { readonly graceMs?: number } = {}): Promise<void> {
     this.#running = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    await this.#inFlight?.catch(() => undefined);
+    const round = this.#inFlight;
+    if (!round) return;
+    const halt = setTimeout(() => this.#halt.abort(), options.graceMs ?? this.#timeoutMs);
+    try {
+      await round.catch(() => undefined);
+    } finally {
+      clearTimeout(halt);
+    }
   }
 
   /**
@@ -185,7 +199,7 @@ export class WebhookDispatcher {
         body,
         // A redirect is a failure to retry, not a reason to send a signed result somewhere else.
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), this.#halt.signal]),
       });
       await response.body?.cancel().catch(() => undefined);
       if (response.status >= 200 && response.status < 300) {
@@ -194,6 +208,10 @@ export class WebhookDispatcher {
       }
       failure = { status: response.status };
     } catch (error) {
+      if (this.#halt.signal.aborted) {
+        this.#logger.info({ event: 'webhook.left-pending', submissionId: pending.submissionId }, 'webhook delivery given up at shutdown; it stays in the outbox');
+        return false;
+      }
       failure = { error: describeError(error) };
     }
     const attempts = pending.attempts + 1;
