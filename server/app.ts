@@ -27,6 +27,10 @@ import { TokenSigner } from './tokens.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { webhookUrlProblem } from './webhooks/webhook-url.ts';
 import { createLogger, type Logger } from './logging.ts';
+import { Metrics } from './metrics.ts';
+import { metricsRoute } from './http/metrics-route.ts';
+import { refusedHandshakesLogged, requestContext } from './http/request-log.ts';
+import { instrumentStore } from './store/instrumented-store.ts';
 
 export interface AppOptions {
   readonly store: Store;
@@ -71,6 +75,8 @@ export interface AppOptions {
   readonly allowedHosts?: readonly string[] | undefined;
   /** Deadlines for slow and idle connections, and an optional cap (defaults: DEFAULT_CONNECTION_LIMITS). */
   readonly connectionLimits?: Partial<ConnectionLimits>;
+  /** Serves Prometheus metrics at /metrics to `Authorization: Bearer <metricsToken>`; undefined = no metrics (404). */
+  readonly metricsToken?: string | undefined;
 }
 
 export interface SrsApp {
@@ -80,6 +86,8 @@ export interface SrsApp {
   readonly relay: LiveRelay;
   readonly sessions: SessionService;
   readonly logger: Logger;
+  /** This app's metrics (its own registry); undefined without a metricsToken. */
+  readonly metrics: Metrics | undefined;
   listen(port: number, host?: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -88,7 +96,6 @@ export const DEFAULT_WIDGET_DIR = fileURLToPath(new URL('../dist/widget', import
 const TWELVE_HOURS = 12 * 3600;
 
 export async function createApp(options: AppOptions): Promise<SrsApp> {
-  const { store } = options;
   // Refuse unsafe options before anything is written or opened.
   const webhookProblem = options.webhook ? webhookUrlProblem(options.webhook.url) : null;
   if (webhookProblem) throw new TypeError(`webhook.url ${webhookProblem}`);
@@ -96,6 +103,9 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   const allowList = options.allowedHosts ? new HostAllowList(options.allowedHosts, options.publicUrl) : undefined;
   const trustProxy = options.trustProxy ?? false;
   const logger = options.logger ?? createLogger();
+  const metrics = options.metricsToken ? new Metrics() : undefined;
+  // Every store call is timed (with metrics) and a failing one logged with its operation.
+  const store = instrumentStore(options.store, logger, metrics);
   const demoKey = options.demo ? demoApiKeyFor(options.tokenSecret) : undefined;
   const keys = new ApiKeyRing(options.apiKeys, demoKey);
 
@@ -126,7 +136,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     maxHttpBufferSize: 4 * 1024,
     perMessageDeflate: false,
     serveClient: false,
-    allowRequest: allowSocketRequest(options.allowedOrigins),
+    allowRequest: refusedHandshakesLogged(allowSocketRequest(options.allowedOrigins), logger),
     // No connection state recovery: Socket.IO restores a recovered socket's rooms and replays its
     // missed packets before any middleware has checked its token. Every (re)join gets the whole
     // session:state instead, and the client re-sends its marks and retries its submission.
@@ -147,14 +157,18 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     limits: rateLimits,
     clustered: redis !== undefined,
     logger,
+    metrics,
     ...(options.maxTherapistSockets === undefined ? {} : { maxTherapistSockets: options.maxTherapistSockets }),
   });
+  // First: every line about a request, refusals included, carries its requestId.
+  app.use(requestContext(logger, metrics));
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
   app.use(securityHeaders(security));
-  // /healthz names no host in its answer, and load balancers probe each node by its address.
-  if (allowList) app.use(hostGuard(allowList, trustProxy, ['/healthz']));
+  // /healthz and /metrics name no host in their answers, and load balancers and Prometheus reach each node by its address.
+  if (allowList) app.use(hostGuard(allowList, trustProxy, ['/healthz', '/metrics']));
 
   app.get('/healthz', healthRoute(store, logger));
+  app.get('/metrics', metricsRoute(metrics, options.metricsToken, logger));
 
   app.use(
     '/widget',
@@ -183,6 +197,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     relay,
     sessions,
     logger,
+    metrics,
     listen(port: number, host?: string) {
       return new Promise<AddressInfo>((resolve, reject) => {
         httpServer.once('error', reject);

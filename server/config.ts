@@ -7,6 +7,7 @@
 import { parseCm } from '../shared/scoring.ts';
 import { DEMO_TENANT, parseApiKeys, type ApiKey } from './api-keys.ts';
 import { parseAllowedHost } from './http/host-guard.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logging.ts';
 import { MIN_WEBHOOK_SECRET_LENGTH, webhookUrlProblem } from './webhooks/webhook-url.ts';
 
 /** Where the embedded default listens when HOST is unset: its development key must not be reachable from the network. */
@@ -46,6 +47,12 @@ export interface Config {
   readonly frameAncestors: readonly string[] | undefined;
   readonly redisUrl: string | undefined;
   readonly redisPrefix: string | undefined;
+  /** SRS_LOG_LEVEL (or LOG_LEVEL); default info. */
+  readonly logLevel: LogLevel;
+  /** SRS_LOG_FORMAT (or LOG_FORMAT): json (default) or pretty (needs pino-pretty, a development dependency). */
+  readonly logFormat: LogFormat;
+  /** SRS_METRICS_TOKEN: serves /metrics to `Authorization: Bearer <token>`; undefined = no /metrics. */
+  readonly metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +133,22 @@ function webhookOf(env: Env): Config['webhook'] {
   return { url, secret };
 }
 
+function oneOf<T extends string>(env: Env, names: readonly string[], values: readonly T[], fallback: T): T {
+  for (const name of names) {
+    const raw = env[name]?.trim().toLowerCase();
+    if (raw === undefined || raw === '') continue;
+    if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${values.join(', ')}`);
+    return raw as T;
+  }
+  return fallback;
+}
+
+function metricsTokenOf(env: Env): string | undefined {
+  const token = env['SRS_METRICS_TOKEN'] || undefined;
+  if (token !== undefined && token.length < 16) throw new ConfigError('SRS_METRICS_TOKEN must be at least 16 characters');
+  return token;
+}
+
 export function readConfig(env: Env = process.env): Config {
   const apiKeys = [...parseApiKeys(env['SRS_API_KEYS'] ?? ''), ...parseApiKeys(env['SRS_API_KEY'] ?? '').map((key) => ({ ...key, label: 'default' }))];
   for (const key of apiKeys) if (key.key.length < 16) throw new ConfigError(`API key "${key.label}" is shorter than 16 characters`);
@@ -167,5 +190,8 @@ export function readConfig(env: Env = process.env): Config {
     frameAncestors: list(env, 'SRS_FRAME_ANCESTORS', /[\s,]+/),
     redisUrl: env['REDIS_URL'] || undefined,
     redisPrefix: env['SRS_REDIS_PREFIX'] || undefined,
+    logLevel: oneOf(env, ['SRS_LOG_LEVEL', 'LOG_LEVEL'], LOG_LEVELS, 'info'),
+    logFormat: oneOf(env, ['SRS_LOG_FORMAT', 'LOG_FORMAT'], LOG_FORMATS, 'json'),
+    metricsToken: metricsTokenOf(env),
   };
 }

@@ -5,13 +5,13 @@
 import { createApp } from './app.ts';
 import { ConfigError, readConfig } from './config.ts';
 import { warnAboutLooseModes } from './data-dir.ts';
-import { createLogger } from './logging.ts';
+import { createLogger, LogSetupError } from './logging.ts';
 import { loadOrCreateSecret } from './secrets.ts';
 import { openStore } from './store/open-store.ts';
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const logger = createLogger();
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const store = await openStore({
     dataDir: config.dataDir,
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     allowedHosts: config.allowedHosts,
     connectionLimits: { maxConnections: config.maxConnections },
     maxTherapistSockets: config.maxTherapistSockets,
+    metricsToken: config.metricsToken,
     logger,
   });
   // After the store and the secrets: what they created is private; what was there before is checked.
@@ -66,6 +67,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? `srs-live: ${error.message}` : error);
+  console.error(error instanceof ConfigError || error instanceof LogSetupError ? `srs-live: ${error.message}` : error);
   process.exit(1);
 });
