@@ -136,3 +136,18 @@ describe('therapist connections per session', () => {
     }
   });
 });
+
+describe('logs and metrics settings', () => {
+  it('reads the log level and format, SRS_ names first, and the metrics token', () => {
+    expect(readConfig({})).toMatchObject({ logLevel: 'info', logFormat: 'json', metricsToken: undefined });
+    expect(readConfig({ LOG_LEVEL: 'debug', LOG_FORMAT: 'pretty' })).toMatchObject({ logLevel: 'debug', logFormat: 'pretty' });
+    expect(readConfig({ SRS_LOG_LEVEL: 'Warn', LOG_LEVEL: 'debug' }).logLevel).toBe('warn');
+    expect(readConfig({ SRS_METRICS_TOKEN: 'metrics-token-0123456789' }).metricsToken).toBe('metrics-token-0123456789');
+  });
+
+  it('refuses an unknown level or format, and a short metrics token', () => {
+    expect(() => readConfig({ SRS_LOG_LEVEL: 'verbose' })).toThrow(/SRS_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/);
+    expect(() => readConfig({ LOG_FORMAT: 'text' })).toThrow(/LOG_FORMAT must be one of json, pretty/);
+    expect(() => readConfig({ SRS_METRICS_TOKEN: 'short' })).toThrow(/SRS_METRICS_TOKEN must be at least 16 characters/);
+  });
+});

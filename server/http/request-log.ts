@@ -54,12 +54,15 @@ export function requestContext(logger: Logger, metrics?: Metrics): RequestHandle
 
 type AllowRequest = (req: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => void;
 
-/** Socket.IO's `allowRequest`, with each refused handshake logged (its reason, origin and address). */
+/**
+ * Socket.IO's `allowRequest`, with each refused handshake logged (its reason, origin and address).
+ * No socket exists yet, so the line has no socket id.
+ */
 export function refusedHandshakesLogged(allowRequest: AllowRequest, logger: Logger): AllowRequest {
   return (req, callback) =>
     allowRequest(req, (error, success) => {
       if (!success) {
-        logger.warn({ event: 'socket.refused', reason: error ?? 'refused', origin: req.headers.origin, address: req.socket.remoteAddress }, 'WebSocket handshake refused');
+        logger.warn({ event: 'ws.handshake-refused', reason: error ?? 'refused', origin: req.headers.origin, address: req.socket.remoteAddress }, 'WebSocket handshake refused');
       }
       callback(error, success);
     });
