@@ -45,7 +45,7 @@ describe('metrics', () => {
       metricsToken: METRICS_TOKEN,
       webhook: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret: WEBHOOK_SECRET },
       // Refills too slow to matter within the test: each limit is reached by count alone.
-      rateLimits: { ...DEFAULT_RATE_LIMITS, requests: { capacity: 3, perSecond: 0.001 }, sessionJoins: { capacity: 3, perSecond: 0.001 }, http: { capacity: 40, perSecond: 0.001 } },
+      rateLimits: { ...DEFAULT_RATE_LIMITS, marks: { capacity: 6, perSecond: 0.001 }, requests: { capacity: 3, perSecond: 0.001 }, sessionJoins: { capacity: 3, perSecond: 0.001 }, http: { capacity: 40, perSecond: 0.001 } },
     });
   });
 
@@ -131,6 +131,12 @@ describe('metrics', () => {
       expect(sample(afterSubmit, 'srs_store_duration_seconds_count', { operation: 'createSession' })).toBe(1);
       expect(sample(afterSubmit, 'srs_store_errors_total', { operation: 'saveResult' })).toBeUndefined();
       await vi.waitFor(async () => expect(sample(await scrape(), 'srs_webhook_deliveries_total', { outcome: 'delivered' })).toBe(1), { timeout: 10_000 });
+
+      // The client's marks: four spent above, two more within the limit (refused as submitted), then three refused by it.
+      const limited = eventWhere(client, 'srs:error', (error) => error.code === ERROR_CODES.rateLimited);
+      for (let i = 0; i < 5; i++) client.emit('mark:move', { item: 'goals', mm: i });
+      await limited;
+      await vi.waitFor(async () => expect(sample(await scrape(), 'srs_rate_limit_refusals_total', { kind: 'mark' })).toBe(3), { timeout: 10_000 });
 
       // The therapist's socket: one request spent on rating:start, two left, then refused.
       const answers = [];

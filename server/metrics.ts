@@ -30,6 +30,8 @@ export class Metrics {
   readonly registry = new Registry();
   /** Coalesced live marks sent on to therapists (and other nodes); read at scrape time. */
   marksRelayed = 0;
+  /** Live marks refused by the per-socket mark limit (a flood's hot path); read at scrape time. */
+  marksRateLimited = 0;
   readonly submissionsStored: Counter;
   readonly submitSeconds: Histogram;
   readonly storeSeconds: Histogram<'operation'>;
@@ -80,11 +82,16 @@ export class Metrics {
     this.storeSeconds = new Histogram({ name: 'srs_store_duration_seconds', help: 'Store operations, by operation.', labelNames: ['operation'], buckets: LATENCY_BUCKETS, registers });
     this.storeErrors = new Counter({ name: 'srs_store_errors_total', help: 'Store operations that failed, by operation.', labelNames: ['operation'], registers });
     this.webhookDeliveries = new Counter({ name: 'srs_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome.', labelNames: ['outcome'], registers });
+    let reportedMarksLimited = 0;
     this.rateLimitRefusals = new Counter({
       name: 'srs_rate_limit_refusals_total',
       help: 'Requests refused by a rate limit, by kind: live marks, socket requests, session requests, joins, HTTP API calls.',
       labelNames: ['kind'],
       registers,
+      collect() {
+        this.inc({ kind: 'mark' }, metrics.marksRateLimited - reportedMarksLimited);
+        reportedMarksLimited = metrics.marksRateLimited;
+      },
     });
     // Every label value from the start, so that rate() and absent() see a zero before the first event.
     for (const kind of RATE_LIMIT_KINDS) this.rateLimitRefusals.inc({ kind }, 0);

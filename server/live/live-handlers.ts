@@ -42,7 +42,7 @@ export function registerHandlers(socket: SrsSocket, room: LiveRoom, context: Han
   }
 
   function overMarkLimit(): void {
-    metrics?.rateLimited('mark');
+    if (metrics) metrics.marksRateLimited++;
     // One notice a second at most: a flood must not turn into a flood of answers.
     const now = Date.now();
     if (now - lastRateLimitNotice < 1000) return;
