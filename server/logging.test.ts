@@ -1,5 +1,6 @@
+import { io as connectSocket } from 'socket.io-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SubmitAck } from '../shared/protocol.ts';
+import { NAMESPACE, PROTOCOL_VERSION, type SubmitAck } from '../shared/protocol.ts';
 import { createLogger, prettyTarget, REDACTED_FIELDS } from './logging.ts';
 import { memoryLogger, type MemoryLog } from './testing/memory-logger.ts';
 import { eventWhere, startTestServer, TEST_API_KEY, type TestServer, type TestSocket } from './testing/test-server.ts';
@@ -138,6 +139,26 @@ describe('lines from real requests and sockets', () => {
             expect(Object.values(MARKS), `${path} in ${JSON.stringify(line)}`).not.toContain(value);
           }
         }
+      }
+    });
+
+    it('logs a WebSocket handshake refused for its origin, with the origin and without the token', async () => {
+      const guarded = await startTestServer({ logger: log.logger, allowedOrigins: ['https://platform.example'] });
+      try {
+        const session = await guarded.createSession('client-log-4');
+        const socket = connectSocket(`${guarded.url}${NAMESPACE}`, {
+          transports: ['websocket'],
+          auth: { token: session.client.token, protocol: PROTOCOL_VERSION },
+          extraHeaders: { origin: 'https://elsewhere.example' },
+          reconnection: false,
+          forceNew: true,
+        });
+        await new Promise<void>((resolve) => socket.once('connect_error', () => resolve()));
+        socket.close();
+        expect(log.lines().find((line) => line['event'] === 'ws.handshake-refused')).toMatchObject({ reason: 'origin not allowed', origin: 'https://elsewhere.example' });
+        expect(log.text()).not.toContain(session.client.token);
+      } finally {
+        await guarded.close();
       }
     });
   });
