@@ -28,6 +28,10 @@ import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { webhookSecretProblem, webhookUrlProblem } from './webhooks/webhook-url.ts';
 import { createLogger, type Logger } from './logging.ts';
 import { closeTransports, Drain } from './draining.ts';
+import { Metrics } from './metrics.ts';
+import { metricsRoute } from './http/metrics-route.ts';
+import { refusedHandshakesLogged, requestContext } from './http/request-log.ts';
+import { instrumentStore } from './store/instrumented-store.ts';
 
 export interface AppOptions {
   readonly store: Store;
@@ -72,6 +76,8 @@ export interface AppOptions {
   readonly allowedHosts?: readonly string[] | undefined;
   /** Deadlines for slow and idle connections, and an optional cap (defaults: DEFAULT_CONNECTION_LIMITS). */
   readonly connectionLimits?: Partial<ConnectionLimits>;
+  /** Serves Prometheus metrics at /metrics to `Authorization: Bearer <metricsToken>`; undefined = no metrics (404). */
+  readonly metricsToken?: string | undefined;
 }
 
 export interface SrsApp {
@@ -81,6 +87,8 @@ export interface SrsApp {
   readonly relay: LiveRelay;
   readonly sessions: SessionService;
   readonly logger: Logger;
+  /** This app's metrics (its own registry); undefined without a metricsToken. */
+  readonly metrics: Metrics | undefined;
   listen(port: number, host?: string): Promise<AddressInfo>;
   /**
    * Drains and closes (the store stays open: it is the caller's). At once: /healthz answers 503,
@@ -105,7 +113,6 @@ export const DEFAULT_CLOSE_GRACE_MS = 5_000;
 const TWELVE_HOURS = 12 * 3600;
 
 export async function createApp(options: AppOptions): Promise<SrsApp> {
-  const { store } = options;
   // Refuse unsafe options before anything is written or opened.
   const webhookProblem = options.webhook ? webhookUrlProblem(options.webhook.url) : null;
   if (webhookProblem) throw new TypeError(`webhook.url ${webhookProblem}`);
@@ -115,6 +122,9 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   const allowList = options.allowedHosts ? new HostAllowList(options.allowedHosts, options.publicUrl) : undefined;
   const trustProxy = options.trustProxy ?? false;
   const logger = options.logger ?? createLogger();
+  const metrics = options.metricsToken ? new Metrics() : undefined;
+  // Every store call is timed (with metrics) and a failing one logged with its operation.
+  const store = instrumentStore(options.store, logger, metrics);
   const demoKey = options.demo ? demoApiKeyFor(options.tokenSecret) : undefined;
   const keys = new ApiKeyRing(options.apiKeys, demoKey);
 
@@ -146,7 +156,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     maxHttpBufferSize: 4 * 1024,
     perMessageDeflate: false,
     serveClient: false,
-    allowRequest: drain.allowRequest(allowSocketRequest(options.allowedOrigins)),
+    allowRequest: drain.allowRequest(refusedHandshakesLogged(allowSocketRequest(options.allowedOrigins), logger)),
     // No connection state recovery: Socket.IO restores a recovered socket's rooms and replays its
     // missed packets before any middleware has checked its token. Every (re)join gets the whole
     // session:state instead, and the client re-sends its marks and retries its submission.
@@ -168,15 +178,19 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     clustered: redis !== undefined,
     logger,
     track: (work) => drain.track(work),
+    metrics,
     ...(options.maxTherapistSockets === undefined ? {} : { maxTherapistSockets: options.maxTherapistSockets }),
   });
+  // First: every line about a request, refusals included, carries its requestId.
+  app.use(requestContext(logger, metrics));
   const security = { allowedOrigins: options.allowedOrigins, frameAncestors: options.frameAncestors ?? ["'self'", ...(options.allowedOrigins ?? [])] };
   app.use(drain.closeConnections());
   app.use(securityHeaders(security));
-  // /healthz names no host in its answer, and load balancers probe each node by its address.
-  if (allowList) app.use(hostGuard(allowList, trustProxy, ['/healthz']));
+  // /healthz and /metrics name no host in their answers, and load balancers and Prometheus reach each node by its address.
+  if (allowList) app.use(hostGuard(allowList, trustProxy, ['/healthz', '/metrics']));
 
   app.get('/healthz', drain.readiness(), healthRoute(store, logger));
+  app.get('/metrics', metricsRoute(metrics, options.metricsToken, logger));
 
   app.use(
     '/widget',
@@ -206,6 +220,7 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     relay,
     sessions,
     logger,
+    metrics,
     listen(port: number, host?: string) {
       return new Promise<AddressInfo>((resolve, reject) => {
         httpServer.once('error', reject);

@@ -45,6 +45,9 @@ interface Case {
 
 /** Every setting: a Record over the schema's names, so a setting without its case does not compile. */
 const CASES: Record<Name, Case> = {
+  SRS_LOG_LEVEL: { read: (c) => c.log.level, fallback: 'info', valid: ['Warn', 'warn'], invalid: 'verbose' },
+  SRS_LOG_FORMAT: { read: (c) => c.log.format, fallback: 'json', valid: ['pretty', 'pretty'], invalid: 'text' },
+  SRS_METRICS_TOKEN: { read: (c) => c.app.metricsToken, fallback: undefined, valid: ['metrics-token-0123456789', 'metrics-token-0123456789'], invalid: 'short' },
   PORT: { read: (c) => c.listen.port, fallback: 3000, valid: ['8080', 8080], invalid: '65536' },
   HOST: { read: (c) => c.listen.host, fallback: '127.0.0.1', valid: ['0.0.0.0', '0.0.0.0'] },
   DATA_DIR: { read: (c) => c.store.dataDir, fallback: './data', valid: ['/var/lib/srs', '/var/lib/srs'] },

@@ -14,6 +14,7 @@ import { parseCm } from '../shared/scoring.ts';
 import { DEMO_TENANT, parseApiKeys, type ApiKey } from './api-keys.ts';
 import type { AppOptions } from './app.ts';
 import { parseAllowedHost } from './http/host-guard.ts';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logging.ts';
 import type { OpenStoreOptions } from './store/open-store.ts';
 import { MIN_WEBHOOK_SECRET_LENGTH, webhookUrlProblem } from './webhooks/webhook-url.ts';
 
@@ -32,6 +33,7 @@ export interface ServerConfig {
     readonly loopbackOnly: boolean;
   };
   readonly store: OpenStoreOptions & { readonly dataDir: string };
+  readonly log: { readonly level: LogLevel; readonly format: LogFormat };
   /** undefined: the one created under DATA_DIR on first start. */
   readonly tokenSecret: string | undefined;
   /** Configured platform keys; empty means the embedded development key, created under DATA_DIR. */
@@ -277,6 +279,24 @@ export const SETTINGS = {
     parse: list(text),
   }),
   REDIS_URL: setting({ description: 'Redis for several nodes: the Socket.IO Redis Streams adapter.', default: 'one node, no Redis', parse: text, show: maskUrl }),
+  SRS_LOG_LEVEL: setting({
+    description: 'Log level: fatal, error, warn, info, debug, trace or silent.',
+    default: 'info',
+    parse: z.string().transform((raw) => raw.trim().toLowerCase()).pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
+    fallback: 'info',
+  }),
+  SRS_LOG_FORMAT: setting({
+    description: 'json: one JSON object a line; pretty: readable lines for a terminal (needs pino-pretty, a development dependency).',
+    default: 'json',
+    parse: z.string().transform((raw) => raw.trim().toLowerCase()).pipe(z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` })),
+    fallback: 'json',
+  }),
+  SRS_METRICS_TOKEN: setting({
+    description: 'Serves Prometheus metrics at /metrics to `Authorization: Bearer <token>` (at least 16 characters).',
+    default: 'off (no /metrics)',
+    parse: secret(16),
+    secret: true,
+  }),
   SRS_REDIS_PREFIX: setting({
     description: 'Name of the Redis stream and prefix of its channels and keys, for deployments sharing one Redis.',
     default: 'srs-live',
@@ -322,6 +342,7 @@ function toServerConfig(values: Values): ServerConfig {
   return {
     listen: { port: values.PORT, host: loopbackOnly ? EMBEDDED_HOST : values.HOST, loopbackOnly },
     store: { dataDir: values.DATA_DIR, databaseUrl: values.DATABASE_URL, pgSchema: values.SRS_DATABASE_SCHEMA },
+    log: { level: values.SRS_LOG_LEVEL, format: values.SRS_LOG_FORMAT },
     tokenSecret: values.SRS_TOKEN_SECRET,
     apiKeys,
     app: {
@@ -339,6 +360,7 @@ function toServerConfig(values: Values): ServerConfig {
       frameAncestors: values.SRS_FRAME_ANCESTORS,
       redisUrl: values.REDIS_URL,
       redisPrefix: values.SRS_REDIS_PREFIX,
+      metricsToken: values.SRS_METRICS_TOKEN,
     },
   };
 }

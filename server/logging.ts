@@ -3,6 +3,7 @@
  * line; the redaction below is the safety net behind that rule, not a licence to pass them.
  * Pseudonymous ids (sessionId, socket id, key label) are what a line may carry.
  */
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
@@ -28,11 +29,35 @@ export const REDACT_PATHS: readonly string[] = [
   'req.headers.cookie',
 ];
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+/** `json`: one JSON object a line (for a log pipeline); `pretty`: coloured text for a developer's terminal (pino-pretty). */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export interface LoggerSettings {
   /** pino level: fatal, error, warn, info, debug, trace or silent. Default info. */
   readonly level?: string;
-  /** Where the lines go (default stdout). */
+  /** Default json. */
+  readonly format?: LogFormat;
+  /** Where the lines go (default stdout); JSON lines only. */
   readonly destination?: DestinationStream;
+}
+
+export class LogSetupError extends Error {
+  override name = 'LogSetupError';
+}
+
+/**
+ * Where pino-pretty is, for the pretty form. It is a development dependency: a production install
+ * (`npm ci --omit=dev`) has none, and then says so rather than failing in a worker thread.
+ */
+export function prettyTarget(): string {
+  try {
+    return createRequire(import.meta.url).resolve('pino-pretty');
+  } catch {
+    throw new LogSetupError('SRS_LOG_FORMAT=pretty needs pino-pretty, a development dependency that is not installed here: run `npm install` (without --omit=dev), or unset SRS_LOG_FORMAT for JSON lines');
+  }
 }
 
 export function loggerOptions(level = 'info'): LoggerOptions {
@@ -47,6 +72,10 @@ export function loggerOptions(level = 'info'): LoggerOptions {
 
 export function createLogger(settings: LoggerSettings = {}): Logger {
   const options = loggerOptions(settings.level);
+  if (settings.format === 'pretty') {
+    // Redaction and serializers run before the transport: the pretty form hides what JSON hides.
+    return pino({ ...options, transport: { target: prettyTarget(), options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
+  }
   return settings.destination ? pino(options, settings.destination) : pino(options);
 }
 

@@ -6,7 +6,7 @@
 import { createApp } from './app.ts';
 import { ConfigError, helpText, printedConfig, readConfig } from './config.ts';
 import { warnAboutLooseModes } from './data-dir.ts';
-import { createLogger } from './logging.ts';
+import { createLogger, LogSetupError } from './logging.ts';
 import { loadOrCreateSecret } from './secrets.ts';
 import { openStore } from './store/open-store.ts';
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   if (answeredArguments(process.argv.slice(2))) return;
   const config = readConfig();
   const { dataDir } = config.store;
-  const logger = createLogger();
+  const logger = createLogger(config.log);
   const store = await openStore(config.store);
   const tokenSecret = config.tokenSecret ?? loadOrCreateSecret(dataDir, 'token-secret');
   const embeddedKey = config.apiKeys.length === 0 ? loadOrCreateSecret(dataDir, 'dev-api-key', 24) : undefined;
@@ -77,6 +77,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError) for (const problem of error.problems) console.error(`srs-live: ${problem}`);
+  else if (error instanceof LogSetupError) console.error(`srs-live: ${error.message}`);
   else console.error(error);
   process.exit(1);
 });

@@ -11,6 +11,7 @@ import type { Logger } from '../logging.ts';
 import type { Store } from '../store/store.ts';
 import { TokenError, type TokenSigner } from '../tokens.ts';
 import { sendError } from './errors.ts';
+import { requestLog } from './request-log.ts';
 
 export type Caller =
   | { readonly kind: 'platform'; readonly tenant: string; readonly createOnly: boolean }
@@ -61,13 +62,26 @@ export function callerOf(res: Response): Caller {
 }
 
 /**
- * Answers 401 or 403 and logs why. The route is the pattern (`/api/clients/:clientRef/results`),
- * never the path, which may carry a clientRef.
+ * Answers 401 or 403 and logs why, on the request's logger (with its requestId). The route is the
+ * pattern (`/api/clients/:clientRef/results`), never the path, which may carry a clientRef.
+ * `context` adds what is known of the caller: the key label (tenant), the token's session and role.
  */
-export function refuse(req: Request, res: Response, logger: Logger, status: 401 | 403, reason: RefusalReason, message: string): void {
+export function refuse(req: Request, res: Response, logger: Logger, status: 401 | 403, reason: RefusalReason, message: string, context: CallerContext = {}): void {
   const route = `${req.baseUrl}${typeof req.route?.path === 'string' ? req.route.path : ''}`;
-  logger.warn({ event: 'api.auth.refused', status, reason, method: req.method, route, ip: req.ip }, 'API request refused');
+  requestLog(res, logger).warn({ event: 'api.auth.refused', status, reason, method: req.method, route, ip: req.ip, ...context }, 'API request refused');
   sendError(res, status === 401 ? 'unauthorized' : 'forbidden', message);
+}
+
+/** The pseudonymous facts about a caller that a refusal's log line may carry. */
+export interface CallerContext {
+  readonly keyLabel?: string;
+  readonly sessionId?: string;
+  readonly role?: string;
+}
+
+/** What the log may say about an admitted caller. */
+export function callerContext(caller: Caller): CallerContext {
+  return caller.kind === 'platform' ? { keyLabel: caller.tenant } : { sessionId: caller.claims.sid, role: caller.claims.role };
 }
 
 const NOT_VALID = 'the API key or token is not valid';
@@ -96,7 +110,7 @@ async function identify(req: Request, res: Response, auth: ApiAuth): Promise<Cal
   // Closing a session ends its tokens, for the API as for the live relay.
   const session = await auth.store.getSession(claims.sid);
   if (!session || session.status === 'closed') {
-    refuse(req, res, auth.logger, 401, session ? 'closed-session' : 'unknown-session', NOT_VALID);
+    refuse(req, res, auth.logger, 401, session ? 'closed-session' : 'unknown-session', NOT_VALID, { sessionId: claims.sid, role: claims.role });
     return null;
   }
   return { kind: 'token', tenant: session.tenant, claims };
@@ -108,10 +122,10 @@ export function authorize(auth: ApiAuth, admits: Admits = {}) {
     const caller = await identify(req, res, auth);
     if (!caller) return;
     if (caller.kind === 'token' && !admits.tokens) {
-      return refuse(req, res, auth.logger, 403, 'token-on-platform-route', 'this endpoint needs a platform API key');
+      return refuse(req, res, auth.logger, 403, 'token-on-platform-route', 'this endpoint needs a platform API key', callerContext(caller));
     }
     if (caller.kind === 'platform' && caller.createOnly && !admits.createOnly) {
-      return refuse(req, res, auth.logger, 403, 'demo-key-creates-only', 'the demo key may only create sessions');
+      return refuse(req, res, auth.logger, 403, 'demo-key-creates-only', 'the demo key may only create sessions', callerContext(caller));
     }
     res.locals['caller'] = caller;
     next();

@@ -13,7 +13,7 @@ import type { Logger } from '../logging.ts';
 import type { SessionService } from '../sessions.ts';
 import type { SessionRecord } from '../store/store.ts';
 import type { TokenSigner } from '../tokens.ts';
-import { actorOf, authorize, callerOf, refuse, type ApiAuth } from './api-auth.ts';
+import { actorOf, authorize, callerContext, callerOf, refuse, type ApiAuth } from './api-auth.ts';
 import { describeZodError, sendError } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 
@@ -73,10 +73,10 @@ export function apiRoutes({ sessions, signer, relay, keys, logger, publicUrl }: 
   router.get('/sessions/:id', authorize(auth, { tokens: true }), async (req: Request<{ id: string }>, res: Response) => {
     const caller = callerOf(res);
     if (caller.kind === 'token' && caller.claims.role !== 'therapist') {
-      return refuse(req, res, logger, 403, 'client-token', 'this token may not read this session');
+      return refuse(req, res, logger, 403, 'client-token', 'this token may not read this session', callerContext(caller));
     }
     if (caller.kind === 'token' && caller.claims.sid !== req.params.id) {
-      return refuse(req, res, logger, 403, 'other-session', 'this token may not read this session');
+      return refuse(req, res, logger, 403, 'other-session', 'this token may not read this session', callerContext(caller));
     }
     const current = await sessions.getInTenant(req.params.id, caller.tenant);
     if (!current) return sendError(res, 'notFound', 'no such session');
@@ -114,10 +114,10 @@ export function apiRoutes({ sessions, signer, relay, keys, logger, publicUrl }: 
     const clientRef = PseudonymousRefSchema.safeParse(req.params.clientRef);
     if (!clientRef.success) return sendError(res, 'notFound', 'no such client');
     if (caller.kind === 'token') {
-      if (caller.claims.role !== 'therapist') return refuse(req, res, logger, 403, 'client-token', 'this token may not read these results');
+      if (caller.claims.role !== 'therapist') return refuse(req, res, logger, 403, 'client-token', 'this token may not read these results', callerContext(caller));
       // A therapist's token reads the history of its own session's client (for the trend).
       const session = await store.getSession(caller.claims.sid);
-      if (session?.clientRef !== clientRef.data) return refuse(req, res, logger, 403, 'other-client', 'this token may not read these results');
+      if (session?.clientRef !== clientRef.data) return refuse(req, res, logger, 403, 'other-client', 'this token may not read these results', callerContext(caller));
     }
     const format = exportFormatOf(req.query['format']);
     if (!format) return sendError(res, 'badRequest', `format must be one of ${EXPORT_FORMATS.join(', ')}`);

@@ -2,6 +2,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from '../logging.ts';
 import type { z } from 'zod';
+import { requestLog } from './request-log.ts';
 
 export const HTTP_ERRORS = {
   badRequest: { status: 400, code: 'BAD_REQUEST' },
@@ -43,7 +44,8 @@ export function jsonErrorHandler(logger: Logger): ErrorRequestHandler {
     const status = typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
     if (status === 404) return sendError(res, 'notFound', 'no such file');
     if (typeof status === 'number' && status >= 400 && status < 500) return sendError(res, 'badRequest', 'the request is not valid');
-    logger.error({ event: 'http.failed', err: error, method: req.method, path: req.path }, 'request failed');
+    const route = typeof req.route?.path === 'string' ? `${req.baseUrl}${req.route.path}` : undefined;
+    requestLog(res, logger).error({ event: 'http.failed', err: error, method: req.method, route }, 'request failed');
     if (!res.headersSent) sendError(res, 'internal', 'the server could not complete this request');
   };
 }

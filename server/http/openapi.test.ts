@@ -83,7 +83,7 @@ describe('OpenAPI document', () => {
   });
 
   it('describes authentication, and errors in the shared error shape', () => {
-    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['apiKey', 'therapistToken']);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['apiKey', 'metricsToken', 'therapistToken']);
     const platform = doc.paths['/api/sessions']?.post;
     expect(platform?.security).toEqual([{ apiKey: [] }]);
     expect(Object.keys(platform?.responses ?? {})).toEqual(expect.arrayContaining(['201', '400', '401', '403', '413', '422', '500']));

@@ -225,6 +225,16 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
           },
         },
       },
+      '/metrics': {
+        get: {
+          operationId: 'metrics', summary: 'Prometheus metrics', description: 'This node\'s metrics in the Prometheus text exposition format (sockets by role, live sessions, marks relayed, submissions stored, submit and store latency, webhook deliveries, rate-limit refusals, event-loop lag and the process\'s own). Off unless SRS_METRICS_TOKEN is set; like /healthz it answers whatever host is named, so Prometheus can scrape each node by its address. See docs/deploy.md.', tags: ['meta'], security: [{ metricsToken: [] }],
+          responses: {
+            '200': { description: 'The metrics.', content: { 'text/plain; version=0.0.4': { schema: { type: 'string' }, example: '# TYPE srs_submissions_stored_total counter\nsrs_submissions_stored_total 42\n' } } },
+            '401': error('unauthorized', 'No bearer token, or not the metrics token.', 'send the metrics token as "Authorization: Bearer <token>"'),
+            '404': error('notFound', 'Metrics are off (no SRS_METRICS_TOKEN).', 'no such page'),
+          },
+        },
+      },
       '/fhir/Questionnaire/srs': {
         get: {
           operationId: 'getQuestionnaire', summary: 'The SRS as a FHIR R4 Questionnaire', description: 'The canonical `questionnaire` of every exported QuestionnaireResponse.', tags: ['meta'], security: PUBLIC,
@@ -270,6 +280,7 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
           description: 'A platform API key (SRS_API_KEY / SRS_API_KEYS, or the development key printed at start-up). Its label is its tenant: it reaches that tenant\'s sessions and clients only. The demo page\'s own key only creates sessions, in the tenant `demo`.',
         },
         therapistToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The therapist join token of a session (from POST /api/sessions). Reads only that session and that client\'s results. Client tokens cannot read the API.' },
+        metricsToken: { type: 'http', scheme: 'bearer', bearerFormat: 'SRS_METRICS_TOKEN', description: 'The scrape token of GET /metrics (SRS_METRICS_TOKEN); it opens nothing else.' },
       },
       schemas: {
         Error: {

@@ -7,6 +7,7 @@ import { asMarkMove } from '../../shared/fast-guards.ts';
 import { ERROR_CODES, type ErrorCode, type Role } from '../../shared/protocol.ts';
 import { EmptyPayloadSchema, MarkMoveSchema, RatingSubmitSchema, VisibilityChangeSchema } from '../../shared/schemas.ts';
 import type { Logger } from '../logging.ts';
+import type { Metrics } from '../metrics.ts';
 import type { SessionService } from '../sessions.ts';
 import { answer, invalid, refusal } from './acks.ts';
 import type { LiveRoom } from './live-room.ts';
@@ -24,14 +25,16 @@ interface UntypedListeners {
 export interface HandlerContext {
   readonly sessions: SessionService;
   readonly limits: RateLimits;
+  /** This socket's logger (its socketId, sessionId and role on every line). */
   readonly logger: Logger;
   /** Told of every acknowledged request while it runs, so a shutdown can wait for it. */
   readonly track?: (work: Promise<void>) => void;
+  readonly metrics?: Metrics | undefined;
 }
 
 export function registerHandlers(socket: SrsSocket, room: LiveRoom, context: HandlerContext): void {
   const { sessionId, role } = socket.data;
-  const { sessions, limits, logger } = context;
+  const { sessions, limits, logger, metrics } = context;
   const markBucket = new TokenBucket(limits.marks.capacity, limits.marks.perSecond);
   const requestBucket = new TokenBucket(limits.requests.capacity, limits.requests.perSecond);
   let lastRateLimitNotice = 0;
@@ -41,6 +44,7 @@ export function registerHandlers(socket: SrsSocket, room: LiveRoom, context: Han
   }
 
   function overMarkLimit(): void {
+    if (metrics) metrics.marksRateLimited++;
     // One notice a second at most: a flood must not turn into a flood of answers.
     const now = Date.now();
     if (now - lastRateLimitNotice < 1000) return;
@@ -60,11 +64,13 @@ export function registerHandlers(socket: SrsSocket, room: LiveRoom, context: Han
       if (typeof ack === 'function' && args.length !== 2) {
         return answer(ack, refusal(ERROR_CODES.invalidPayload, 'send one payload, then the acknowledgement'));
       }
-      if (!requestBucket.take() || !room.admitRequest()) {
+      const overSocket = !requestBucket.take();
+      if (overSocket || !room.admitRequest()) {
+        metrics?.rateLimited(overSocket ? 'socket_request' : 'session_request');
         return answer(ack, refusal(ERROR_CODES.rateLimited, 'too many requests: try again shortly'));
       }
       const work = run(args[0], args[1]).catch((error: unknown) => {
-        logger.error({ event: 'socket.request-failed', request: event, sessionId, socketId: socket.id, err: error }, 'request failed');
+        logger.error({ event: 'socket.request-failed', request: event, err: error }, 'request failed');
         answer(ack, refusal(ERROR_CODES.internal, 'the server could not complete this request'));
       });
       context.track?.(work);
@@ -90,10 +96,17 @@ export function registerHandlers(socket: SrsSocket, room: LiveRoom, context: Han
   });
 
   onRequest('rating:submit', async (payload, ack) => {
-    const parsed = RatingSubmitSchema.safeParse(payload);
-    if (!parsed.success) return answer(ack, invalid(parsed.error));
-    const outcome = await room.submit(role, parsed.data);
-    answer(ack, outcome.ok ? { ok: true, result: outcome.result } : outcome);
+    // From the request to its acknowledgement, which waits for the store to commit.
+    const stopTimer = metrics?.submitSeconds.startTimer();
+    try {
+      const parsed = RatingSubmitSchema.safeParse(payload);
+      if (!parsed.success) return answer(ack, invalid(parsed.error));
+      const outcome = await room.submit(role, parsed.data);
+      answer(ack, outcome.ok ? { ok: true, result: outcome.result } : outcome);
+      if (!outcome.ok) logger.info({ event: 'rating.submit-refused', code: outcome.error.code, submissionId: parsed.data.submissionId }, 'submission refused');
+    } finally {
+      stopTimer?.();
+    }
   });
 
   for (const [event, command] of [

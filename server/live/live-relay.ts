@@ -5,6 +5,7 @@
  */
 import { NAMESPACE, ERROR_CODES, type Presence } from '../../shared/protocol.ts';
 import { silentLogger, type Logger } from '../logging.ts';
+import type { Metrics } from '../metrics.ts';
 import type { SessionService } from '../sessions.ts';
 import type { TokenSigner } from '../tokens.ts';
 import { registerHandlers } from './live-handlers.ts';
@@ -45,6 +46,8 @@ export interface LiveRelayOptions {
   readonly maxTherapistSockets?: number;
   /** Told of every acknowledged request while it runs (see live-handlers.ts). */
   readonly track?: (work: Promise<void>) => void;
+  /** Counts relayed marks and rate-limit refusals, and reads the sockets and rooms at scrape time. */
+  readonly metrics?: Metrics | undefined;
 }
 
 const DRAINING = { reason: 'this server is shutting down: reconnect' } as const;
@@ -53,12 +56,13 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
   const limits = options.limits ?? DEFAULT_RATE_LIMITS;
   const logger = options.logger ?? silentLogger();
   const clustered = options.clustered ?? false;
+  const metrics = options.metrics;
   const namespace: SrsNamespace = io.of(NAMESPACE);
   let draining = false;
 
   // Only `/srs` speaks the protocol; a socket anywhere else would hold a connection for nothing.
   io.of('/').use((socket, next) => {
-    logger.warn({ event: 'socket.refused', code: ERROR_CODES.notFound, address: socket.handshake.address, namespace: '/' }, 'connection refused: not the /srs namespace');
+    logger.warn({ event: 'socket.refused', code: ERROR_CODES.notFound, socketId: socket.id, address: socket.handshake.address, namespace: '/' }, 'connection refused: not the /srs namespace');
     next(handshakeError(ERROR_CODES.notFound, `connect to the ${NAMESPACE} namespace`));
   });
 
@@ -82,7 +86,14 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
     };
   }
 
-  const forwarder = new MarkForwarder((sessionId, mark) => rooms.peek(sessionId)?.deliverMark(mark));
+  const forwarder = new MarkForwarder(
+    metrics
+      ? (sessionId, mark) => {
+          metrics.marksRelayed++;
+          rooms.peek(sessionId)?.deliverMark(mark);
+        }
+      : (sessionId, mark) => rooms.peek(sessionId)?.deliverMark(mark),
+  );
   const sweeper = setInterval(() => forwarder.sweep(), 60_000);
   sweeper.unref();
   const sync = clustered ? (message: RoomSync) => void namespace.serverSideEmit('srs:room', message) : () => undefined;
@@ -103,6 +114,7 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
       rooms,
       signer,
       logger,
+      metrics,
       maxTherapistSockets: options.maxTherapistSockets ?? DEFAULT_MAX_THERAPIST_SOCKETS,
       therapistsOf: async (sessionId) => (await socketsOf(sessionId)).filter((socket) => socket.data.role === 'therapist').length,
     }),
@@ -116,15 +128,28 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
       return;
     }
     const { room, release } = admitted;
+    // Every line about this socket names it, its session and its role (pseudonymous ids only).
+    const log = logger.child({ socketId: socket.id, sessionId, role });
+    log.info({ event: 'socket.connected' }, 'socket joined');
     void socket.join(sessionRoom(sessionId));
-    registerHandlers(socket, room, { sessions, limits, logger, ...(options.track ? { track: options.track } : {}) });
+    registerHandlers(socket, room, { sessions, limits, logger: log, metrics, ...(options.track ? { track: options.track } : {}) });
     if (draining) socket.emit('server:draining', DRAINING);
     scheduleTokenExpiry(socket);
-    socket.on('disconnect', () => {
+    socket.on('disconnect', (reason) => {
+      log.info({ event: 'socket.disconnected', reason }, 'socket left');
       room.leave(socket, role);
-      void guarded(logger, () => room.refreshPresence());
+      void guarded(log, () => room.refreshPresence());
     });
-    void guarded(logger, () => room.join(socket, role)).finally(release);
+    void guarded(log, () => room.join(socket, role)).finally(release);
+  });
+
+  metrics?.observeLive({
+    socketsByRole() {
+      const counts = { client: 0, therapist: 0 };
+      for (const socket of namespace.sockets.values()) if (socket.data.role) counts[socket.data.role]++;
+      return counts;
+    },
+    liveSessions: () => rooms.size,
   });
 
   return {

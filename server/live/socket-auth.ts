@@ -8,6 +8,7 @@ import type { ExtendedError, Socket } from 'socket.io';
 import { ERROR_CODES, PROTOCOL_VERSION, type ErrorCode, type Role } from '../../shared/protocol.ts';
 import { HandshakeAuthSchema } from '../../shared/schemas.ts';
 import type { Logger } from '../logging.ts';
+import type { Metrics } from '../metrics.ts';
 import { TokenError, type TokenSigner } from '../tokens.ts';
 import type { LiveRoom } from './live-room.ts';
 import type { LiveRooms } from './live-rooms.ts';
@@ -23,6 +24,7 @@ export interface Admission {
   readonly signer: TokenSigner;
   readonly logger: Logger;
   readonly maxTherapistSockets: number;
+  readonly metrics?: Metrics | undefined;
   /** Therapist sockets of the session connected on any node. */
   therapistsOf(sessionId: string): Promise<number>;
 }
@@ -38,10 +40,12 @@ export function admittedRoom(socket: Socket): { room: LiveRoom; release: () => v
 }
 
 export function authenticateSocket(admission: Admission) {
-  const { rooms, signer, logger } = admission;
+  const { rooms, signer, logger, metrics } = admission;
   return (socket: Socket, next: (error?: ExtendedError) => void): void => {
+    const log = logger.child({ socketId: socket.id });
     const refuse = (code: ErrorCode, message: string, context: Record<string, unknown> = {}): void => {
-      logger.warn({ event: 'socket.refused', code, address: socket.handshake.address, socketId: socket.id, ...context }, `connection refused: ${message}`);
+      if (code === ERROR_CODES.rateLimited) metrics?.rateLimited('join');
+      log.warn({ event: 'socket.refused', code, address: socket.handshake.address, ...context }, `connection refused: ${message}`);
       next(handshakeError(code, message));
     };
     void (async () => {
@@ -62,7 +66,7 @@ export function authenticateSocket(admission: Admission) {
       try {
         ({ sid: sessionId, role, exp } = await signer.verify(auth.data.token));
       } catch (error) {
-        if (error instanceof TokenError) return refuse(ERROR_CODES.unauthorized, error.message);
+        if (error instanceof TokenError) return refuse(ERROR_CODES.unauthorized, error.message, { reason: error.expired ? 'expired-token' : 'invalid-token' });
         throw error;
       }
       const room = await rooms.open(sessionId);
@@ -79,7 +83,7 @@ export function authenticateSocket(admission: Admission) {
       socket.conn.once('close', release);
       next();
     })().catch((error: unknown) => {
-      logger.error({ event: 'socket.auth-error', err: error, socketId: socket.id }, 'handshake check failed');
+      log.error({ event: 'socket.auth-error', err: error }, 'handshake check failed');
       next(handshakeError(ERROR_CODES.internal, 'the server could not check this token'));
     });
   };
