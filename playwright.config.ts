@@ -12,7 +12,6 @@ const chromiumPath = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/b
   (path): path is string => path !== undefined && path !== '' && existsSync(path),
 );
 
-
 export default defineConfig({
   testDir: 'e2e',
   timeout: 60_000,

@@ -85,7 +85,10 @@ export async function openFleet(server: ServerUnderTest, count: number, options:
         if (server.system === 'ours') {
           // Ours sends the full state on join: waiting for it means the join's work is done. A
           // session starts `waiting` until the therapist starts the rating, as in a real call.
-          ready.push(whenJoined(therapist, 'session:state').then((state) => startRating(therapist, state)), whenJoined(client, 'session:state'));
+          ready.push(
+            whenJoined(therapist, 'session:state').then((state) => startRating(therapist, state)),
+            whenJoined(client, 'session:state'),
+          );
         } else {
           ready.push(whenJoined(therapist, 'connect'), whenJoined(client, 'connect'));
         }

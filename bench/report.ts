@@ -99,7 +99,10 @@ export function streamTable(report: StreamReport): string {
   const lines = [
     `srs-live bench: ${report.sessions} sessions × ${report.rate} Hz × ${report.seconds} s, ${report.rounds} round(s) A B (median of rounds)`,
     '',
-    table(['', 'ours', 'bare relay'], rows.map(([label, format]) => [label, format(ours), format(baseline)])),
+    table(
+      ['', 'ours', 'bare relay'],
+      rows.map(([label, format]) => [label, format(ours), format(baseline)]),
+    ),
     '',
     `ours / bare relay: CPU ${ratios.cpu.toFixed(2)}×, p50 ${ratios.p50.toFixed(2)}×, p99 ${ratios.p99.toFixed(2)}×`,
   ];
@@ -129,7 +132,10 @@ export function idleTable(report: IdleReport): string {
     `srs-live idle: ${report.sessions} sessions connected (client + therapist socket each = ${2 * report.sessions} sockets)`,
     ...(report.note ? [report.note] : []),
     '',
-    table(['', 'ours', 'bare relay'], rows.map(([label, format]) => [label, format(report.ours), format(report.baseline)])),
+    table(
+      ['', 'ours', 'bare relay'],
+      rows.map(([label, format]) => [label, format(report.ours), format(report.baseline)]),
+    ),
     '',
     `ours / bare relay: RSS per session ${report.ratios.rss.toFixed(2)}×`,
   ];

@@ -8,7 +8,7 @@ test.describe('the client rates, the therapist watches', () => {
     await therapist.startRating();
   });
 
-  test('marks made with the mouse and the keyboard appear on the therapist\'s view, then the result on both', async ({ client, therapist }) => {
+  test("marks made with the mouse and the keyboard appear on the therapist's view, then the result on both", async ({ client, therapist }) => {
     await expect(client.root).toHaveAttribute('data-status', 'open');
     await expect(therapist.presence).toHaveAttribute('data-presence', 'true');
     for (const item of ITEMS) {
@@ -48,7 +48,7 @@ test.describe('the client rates, the therapist watches', () => {
     // The client never sees a number (the attribution's copyright year aside).
     const clientText = await client.page.locator('srs-rating').evaluate(function textOf(node: Node): string {
       const root = node instanceof Element && node.shadowRoot ? node.shadowRoot : node;
-      return [...root.childNodes].map((child) => (child.nodeType === Node.TEXT_NODE ? child.textContent ?? '' : textOf(child))).join(' ');
+      return [...root.childNodes].map((child) => (child.nodeType === Node.TEXT_NODE ? (child.textContent ?? '') : textOf(child))).join(' ');
     });
     expect(clientText).toContain('Goals and Topics');
     expect(clientText.replace(SRS.attribution, '')).not.toMatch(/\d/);

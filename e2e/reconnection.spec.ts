@@ -141,7 +141,8 @@ test.afterEach(async () => {
 test('a server killed and restarted in the middle of a drag loses nothing', async ({ browser }) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'srs-e2e-restart-'));
   const env = { DATA_DIR: dataDir, SRS_API_KEY: E2E_API_KEY };
-  let server: ServerProcess = (ownServer = await startServerProcess(env));
+  ownServer = await startServerProcess(env);
+  let server: ServerProcess = ownServer;
   const pages: Page[] = [];
   try {
     const clientRef = `e2e-restart-${Date.now()}`;
@@ -195,7 +196,12 @@ test('a client who reloads the page finds their marks again', async ({ client, t
   await expect(therapist.valueFor('goals')).toHaveText(goals ?? '');
 });
 
-test('the link opened on a second device takes over: the first says so and can take it back, the therapist is told', async ({ browser, session, client, therapist }) => {
+test('the link opened on a second device takes over: the first says so and can take it back, the therapist is told', async ({
+  browser,
+  session,
+  client,
+  therapist,
+}) => {
   await therapist.startRating();
   await expect(client.root).toHaveAttribute('data-status', 'open');
   await client.drag('goals', 0.1, 0.3);

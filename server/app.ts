@@ -207,7 +207,14 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
     res.type('application/fhir+json; charset=utf-8').send(JSON.stringify(srsQuestionnaire(baseUrlOf(req, options.publicUrl))));
   });
 
-  app.use('/api', noStore, apiCors(options.allowedOrigins), apiRateLimit(rateLimits.http, redis ? { redis: redis.client, keyPrefix: options.redisPrefix ?? 'srs-live' } : undefined), express.json({ limit: '16kb' }), apiRoutes({ sessions, signer, relay, keys, logger, publicUrl: options.publicUrl }));
+  app.use(
+    '/api',
+    noStore,
+    apiCors(options.allowedOrigins),
+    apiRateLimit(rateLimits.http, redis ? { redis: redis.client, keyPrefix: options.redisPrefix ?? 'srs-live' } : undefined),
+    express.json({ limit: '16kb' }),
+    apiRoutes({ sessions, signer, relay, keys, logger, publicUrl: options.publicUrl }),
+  );
   app.use(pagesRoutes({ demoApiKey: demoKey }));
   app.use((_req, res) => sendError(res, 'notFound', 'no such page'));
   app.use(jsonErrorHandler(logger));

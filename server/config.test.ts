@@ -47,7 +47,12 @@ interface Case {
 const CASES: Record<Name, Case> = {
   SRS_LOG_LEVEL: { read: (c) => c.log.level, fallback: 'info', valid: ['Warn', 'warn'], invalid: 'verbose' },
   SRS_LOG_FORMAT: { read: (c) => c.log.format, fallback: 'json', valid: ['pretty', 'pretty'], invalid: 'text' },
-  SRS_METRICS_TOKEN: { read: (c) => c.app.metricsToken, fallback: undefined, valid: ['metrics-token-0123456789', 'metrics-token-0123456789'], invalid: 'short' },
+  SRS_METRICS_TOKEN: {
+    read: (c) => c.app.metricsToken,
+    fallback: undefined,
+    valid: ['metrics-token-0123456789', 'metrics-token-0123456789'],
+    invalid: 'short',
+  },
   PORT: { read: (c) => c.listen.port, fallback: 3000, valid: ['8080', 8080], invalid: '65536' },
   HOST: { read: (c) => c.listen.host, fallback: '127.0.0.1', valid: ['0.0.0.0', '0.0.0.0'] },
   DATA_DIR: { read: (c) => c.store.dataDir, fallback: './data', valid: ['/var/lib/srs', '/var/lib/srs'] },
@@ -74,7 +79,12 @@ const CASES: Record<Name, Case> = {
     ],
     invalid: 'demo:dddddddddddddddd1',
   },
-  SRS_PUBLIC_URL: { read: (c) => c.app.publicUrl, fallback: undefined, valid: ['https://srs.example.org', 'https://srs.example.org'], invalid: 'ftp://srs.example.org' },
+  SRS_PUBLIC_URL: {
+    read: (c) => c.app.publicUrl,
+    fallback: undefined,
+    valid: ['https://srs.example.org', 'https://srs.example.org'],
+    invalid: 'ftp://srs.example.org',
+  },
   SRS_ALLOWED_HOSTS: {
     read: (c) => c.app.allowedHosts,
     fallback: ['localhost', '127.0.0.1', '::1'],
@@ -146,7 +156,10 @@ describe('configuration', () => {
       [{ SRS_MAX_CONNECTIONS: 'many' }, 'SRS_MAX_CONNECTIONS must be a whole number from 1 to 10000000'],
       [{ SRS_PUBLIC_URL: 'srs.example.org' }, 'SRS_PUBLIC_URL is not a URL such as https://srs.example.org'],
       [{ SRS_PUBLIC_URL: 'ftp://srs.example.org' }, 'SRS_PUBLIC_URL must be an http(s) URL'],
-      [{ SRS_ALLOWED_HOSTS: 'https://srs.example.org' }, 'SRS_ALLOWED_HOSTS: "https://srs.example.org" is not a host name such as srs.example.org or srs.example.org:8443'],
+      [
+        { SRS_ALLOWED_HOSTS: 'https://srs.example.org' },
+        'SRS_ALLOWED_HOSTS: "https://srs.example.org" is not a host name such as srs.example.org or srs.example.org:8443',
+      ],
     ];
     for (const [env, message] of bad) expect(refusalOf(env), JSON.stringify(env)).toBe(message);
   });
@@ -160,7 +173,10 @@ describe('configuration', () => {
   });
 
   it('keeps a single problem as its one line', () => {
-    expect(new ConfigError('PORT must be a whole number from 0 to 65535')).toMatchObject({ problems: ['PORT must be a whole number from 0 to 65535'], message: 'PORT must be a whole number from 0 to 65535' });
+    expect(new ConfigError('PORT must be a whole number from 0 to 65535')).toMatchObject({
+      problems: ['PORT must be a whole number from 0 to 65535'],
+      message: 'PORT must be a whole number from 0 to 65535',
+    });
   });
 
   it('keeps the whole number rules at their bounds', () => {
@@ -191,14 +207,21 @@ describe('API keys', () => {
   });
 
   it('labels bare keys key1, key2…', () => {
-    expect(readConfig({ ...PRODUCTION, SRS_API_KEY: '', SRS_API_KEYS: 'aaaaaaaaaaaaaaaa1,bbbbbbbbbbbbbbbb2' }).apiKeys.map((key) => key.label)).toEqual(['key1', 'key2']);
+    expect(readConfig({ ...PRODUCTION, SRS_API_KEY: '', SRS_API_KEYS: 'aaaaaaaaaaaaaaaa1,bbbbbbbbbbbbbbbb2' }).apiKeys.map((key) => key.label)).toEqual([
+      'key1',
+      'key2',
+    ]);
   });
 
   it('refuses the demo label, a short key, and one key under two labels', () => {
     const base = { SRS_PUBLIC_URL: 'https://srs.example.org' };
-    expect(refusalOf({ ...base, SRS_API_KEYS: 'demo:dddddddddddddddd1' })).toBe('SRS_API_KEYS: API key label "demo" is reserved for the demo page\'s own key: give the key another label');
+    expect(refusalOf({ ...base, SRS_API_KEYS: 'demo:dddddddddddddddd1' })).toBe(
+      'SRS_API_KEYS: API key label "demo" is reserved for the demo page\'s own key: give the key another label',
+    );
     expect(refusalOf({ ...base, SRS_API_KEYS: 'a:short' })).toBe('SRS_API_KEYS: API key "a" is shorter than 16 characters');
-    expect(refusalOf({ ...base, SRS_API_KEYS: 'a:aaaaaaaaaaaaaaaa1,b:aaaaaaaaaaaaaaaa1' })).toBe('SRS_API_KEYS has the same key under the labels "a" and "b": give each tenant its own');
+    expect(refusalOf({ ...base, SRS_API_KEYS: 'a:aaaaaaaaaaaaaaaa1,b:aaaaaaaaaaaaaaaa1' })).toBe(
+      'SRS_API_KEYS has the same key under the labels "a" and "b": give each tenant its own',
+    );
   });
 });
 
@@ -254,19 +277,35 @@ describe('webhook settings', () => {
   const webhook = (url: string, secret = SECRET_32) => readConfig({ SRS_WEBHOOK_URL: url, SRS_WEBHOOK_SECRET: secret }).app.webhook;
 
   it('takes https:// anywhere and http:// only to a loopback address', () => {
-    for (const url of ['https://hooks.example/srs', 'http://127.0.0.1:9000/hook', 'http://127.1.2.3/hook', 'http://localhost:9000/hook', 'http://[::1]:9000/hook']) {
+    for (const url of [
+      'https://hooks.example/srs',
+      'http://127.0.0.1:9000/hook',
+      'http://127.1.2.3/hook',
+      'http://localhost:9000/hook',
+      'http://[::1]:9000/hook',
+    ]) {
       expect(webhook(url), url).toEqual({ url, secret: SECRET_32 });
     }
   });
 
   it('refuses plain http to any other host, other schemes and non-URLs, with a message naming the variable', () => {
-    for (const url of ['http://hooks.example/srs', 'http://127.0.0.1.hooks.example/srs', 'http://localhost.hooks.example/', 'http://10.0.0.5/hook', 'http://[::2]/hook', 'ftp://hooks.example/', 'hooks.example/srs']) {
+    for (const url of [
+      'http://hooks.example/srs',
+      'http://127.0.0.1.hooks.example/srs',
+      'http://localhost.hooks.example/',
+      'http://10.0.0.5/hook',
+      'http://[::2]/hook',
+      'ftp://hooks.example/',
+      'hooks.example/srs',
+    ]) {
       expect(refusalOf({ SRS_WEBHOOK_URL: url, SRS_WEBHOOK_SECRET: SECRET_32 }), url).toMatch(/^SRS_WEBHOOK_URL (must be|is not)/);
     }
   });
 
   it('refuses a secret shorter than 32 characters, and a URL without a secret', () => {
-    expect(refusalOf({ SRS_WEBHOOK_URL: 'https://hooks.example/srs', SRS_WEBHOOK_SECRET: SECRET_32.slice(1) })).toBe('SRS_WEBHOOK_SECRET must be at least 32 characters');
+    expect(refusalOf({ SRS_WEBHOOK_URL: 'https://hooks.example/srs', SRS_WEBHOOK_SECRET: SECRET_32.slice(1) })).toBe(
+      'SRS_WEBHOOK_SECRET must be at least 32 characters',
+    );
     expect(refusalOf({ SRS_WEBHOOK_URL: 'https://hooks.example/srs' })).toBe('SRS_WEBHOOK_URL needs SRS_WEBHOOK_SECRET to sign deliveries');
   });
 });
@@ -310,9 +349,22 @@ describe('--print-config', () => {
 
   it('shows the values in effect, derived ones included', () => {
     const embedded = Object.fromEntries(effectiveSettings({ SRS_FLAG_BELOW_CM: '8,5' }).map(({ name, value }) => [name, value]));
-    expect(embedded).toMatchObject({ PORT: '3000', HOST: '127.0.0.1', SRS_ALLOWED_HOSTS: 'localhost 127.0.0.1 ::1', SRS_DEMO: 'on', SRS_FLAG_BELOW_CM: '8.5', SRS_API_KEYS: 'none' });
+    expect(embedded).toMatchObject({
+      PORT: '3000',
+      HOST: '127.0.0.1',
+      SRS_ALLOWED_HOSTS: 'localhost 127.0.0.1 ::1',
+      SRS_DEMO: 'on',
+      SRS_FLAG_BELOW_CM: '8.5',
+      SRS_API_KEYS: 'none',
+    });
     const production = Object.fromEntries(effectiveSettings(env).map(({ name, value }) => [name, value]));
-    expect(production).toMatchObject({ PORT: '8080', HOST: 'every interface', SRS_ALLOWED_HOSTS: 'any host', SRS_DEMO: 'off', SRS_PUBLIC_URL: 'https://srs.example.org' });
+    expect(production).toMatchObject({
+      PORT: '8080',
+      HOST: 'every interface',
+      SRS_ALLOWED_HOSTS: 'any host',
+      SRS_DEMO: 'off',
+      SRS_PUBLIC_URL: 'https://srs.example.org',
+    });
   });
 
   it('masks the secrets: API keys (not their labels), the token and webhook secrets, the database password', () => {
@@ -358,9 +410,14 @@ describe('the command line', () => {
   /** Runs server/main.ts with only `env` (and PATH) set. */
   function run(args: string[], env: Env): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', 'server/main.ts', ...args], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'server/main.ts', ...args],
+        { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '', ...env }, timeout: 30_000 },
+        (error, stdout, stderr) => {
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+        },
+      );
     });
   }
 
@@ -368,7 +425,12 @@ describe('the command line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'srs-config-'));
     const dataDir = join(dir, 'data');
     try {
-      const env = { DATA_DIR: dataDir, SRS_API_KEYS: 'platform-a:aaaaaaaaaaaaaaaa1', SRS_PUBLIC_URL: 'https://srs.example.org', SRS_TOKEN_SECRET: TOKEN_SECRET };
+      const env = {
+        DATA_DIR: dataDir,
+        SRS_API_KEYS: 'platform-a:aaaaaaaaaaaaaaaa1',
+        SRS_PUBLIC_URL: 'https://srs.example.org',
+        SRS_TOKEN_SECRET: TOKEN_SECRET,
+      };
       const [help, printed] = await Promise.all([run(['--help'], env), run(['--print-config'], env)]);
       expect(help).toMatchObject({ code: 0, stderr: '' });
       for (const name of NAMES) expect(help.stdout).toContain(`  ${name}\n`);

@@ -94,7 +94,9 @@ function setting<T>(spec: SettingSpec<T> & { readonly fallback?: T }): Setting<T
   return {
     description: spec.description,
     default: spec.default,
-    schema: z.preprocess((raw) => (typeof raw === 'string' && raw.trim() === '' ? undefined : raw), spec.parse.optional()).transform((value) => value ?? spec.fallback),
+    schema: z
+      .preprocess((raw) => (typeof raw === 'string' && raw.trim() === '' ? undefined : raw), spec.parse.optional())
+      .transform((value) => value ?? spec.fallback),
     show: (value) => (value === undefined ? `(${spec.default})` : show(value)),
     derived: spec.derived,
   };
@@ -189,7 +191,12 @@ function apiKeys(label?: string) {
     .pipe(z.array(apiKey));
 }
 
-const centimetres = z.string().transform((raw, ctx) => parseCm(raw) ?? (custom(ctx, 'must be a number from 0.0 to 10.0'), z.NEVER));
+const centimetres = z.string().transform((raw, ctx) => {
+  const mm = parseCm(raw);
+  if (mm !== null) return mm;
+  custom(ctx, 'must be a number from 0.0 to 10.0');
+  return z.NEVER;
+});
 
 const showKeys = (keys: readonly ApiKey[]) => (keys.length === 0 ? 'none' : keys.map((key) => `${key.label}:${MASK}`).join(', '));
 
@@ -207,7 +214,12 @@ export const SETTINGS = {
     parse: text,
     fallback: './data',
   }),
-  DATABASE_URL: setting({ description: 'PostgreSQL connection string; migrations run at start-up.', default: 'SQLite under DATA_DIR', parse: text, show: maskUrl }),
+  DATABASE_URL: setting({
+    description: 'PostgreSQL connection string; migrations run at start-up.',
+    default: 'SQLite under DATA_DIR',
+    parse: text,
+    show: maskUrl,
+  }),
   SRS_DATABASE_SCHEMA: setting({ description: 'PostgreSQL schema to keep the tables in.', default: "the connection's search_path", parse: text }),
   SRS_TOKEN_SECRET: setting({
     description: 'HS256 secret of the join tokens (at least 32 characters); every node shares it.',
@@ -215,7 +227,13 @@ export const SETTINGS = {
     parse: secret(32),
     secret: true,
   }),
-  SRS_API_KEY: setting({ description: 'One platform API key, labelled "default".', default: 'none', parse: apiKeys('default'), fallback: [], show: (keys) => (keys.length === 0 ? 'none' : MASK) }),
+  SRS_API_KEY: setting({
+    description: 'One platform API key, labelled "default".',
+    default: 'none',
+    parse: apiKeys('default'),
+    fallback: [],
+    show: (keys) => (keys.length === 0 ? 'none' : MASK),
+  }),
   SRS_API_KEYS: setting({
     description: `Platform API keys as label:key,label:key; each label is a tenant ("${DEMO_TENANT}" is reserved). With none, a development key is created under DATA_DIR.`,
     default: 'none',
@@ -278,17 +296,28 @@ export const SETTINGS = {
     default: "'self' and the allowed origins",
     parse: list(text),
   }),
-  REDIS_URL: setting({ description: 'Redis for several nodes: the Socket.IO Redis Streams adapter.', default: 'one node, no Redis', parse: text, show: maskUrl }),
+  REDIS_URL: setting({
+    description: 'Redis for several nodes: the Socket.IO Redis Streams adapter.',
+    default: 'one node, no Redis',
+    parse: text,
+    show: maskUrl,
+  }),
   SRS_LOG_LEVEL: setting({
     description: 'Log level: fatal, error, warn, info, debug, trace or silent.',
     default: 'info',
-    parse: z.string().transform((raw) => raw.trim().toLowerCase()).pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
+    parse: z
+      .string()
+      .transform((raw) => raw.trim().toLowerCase())
+      .pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })),
     fallback: 'info',
   }),
   SRS_LOG_FORMAT: setting({
     description: 'json: one JSON object a line; pretty: readable lines for a terminal (needs pino-pretty, a development dependency).',
     default: 'json',
-    parse: z.string().transform((raw) => raw.trim().toLowerCase()).pipe(z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` })),
+    parse: z
+      .string()
+      .transform((raw) => raw.trim().toLowerCase())
+      .pipe(z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` })),
     fallback: 'json',
   }),
   SRS_METRICS_TOKEN: setting({
@@ -309,7 +338,9 @@ type Settings = typeof SETTINGS;
 /** Every setting's value as read, before the settings are combined. */
 type Values = { readonly [Name in keyof Settings]: Settings[Name] extends Setting<infer T> ? T : never };
 
-const settingsSchema = z.object(Object.fromEntries(Object.entries(SETTINGS).map(([name, { schema }]) => [name, schema])) as { [Name in keyof Settings]: Settings[Name]['schema'] });
+const settingsSchema = z.object(
+  Object.fromEntries(Object.entries(SETTINGS).map(([name, { schema }]) => [name, schema])) as { [Name in keyof Settings]: Settings[Name]['schema'] },
+);
 
 /**
  * The rules between settings. Zod runs them only when no setting's value failed to parse (a check
@@ -320,7 +351,12 @@ function checkCombination(values: Values, ctx: z.RefinementCtx): void {
   const labels = new Map<string, string>();
   for (const { label, key } of keys) {
     const other = labels.get(key);
-    if (other !== undefined && other !== label) ctx.addIssue({ code: 'custom', path: ['SRS_API_KEYS'], message: `has the same key under the labels "${other}" and "${label}": give each tenant its own` });
+    if (other !== undefined && other !== label)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SRS_API_KEYS'],
+        message: `has the same key under the labels "${other}" and "${label}": give each tenant its own`,
+      });
     labels.set(key, label);
   }
   if (keys.length > 0 && values.SRS_PUBLIC_URL === undefined && values.SRS_ALLOWED_HOSTS === undefined) {
@@ -353,7 +389,10 @@ function toServerConfig(values: Values): ServerConfig {
       demo: values.SRS_DEMO ?? !production,
       scoring: { flagBelowMm: values.SRS_FLAG_BELOW_CM },
       tokenTtlSeconds: values.SRS_TOKEN_TTL_SECONDS,
-      webhook: values.SRS_WEBHOOK_URL !== undefined && values.SRS_WEBHOOK_SECRET !== undefined ? { url: values.SRS_WEBHOOK_URL, secret: values.SRS_WEBHOOK_SECRET } : undefined,
+      webhook:
+        values.SRS_WEBHOOK_URL !== undefined && values.SRS_WEBHOOK_SECRET !== undefined
+          ? { url: values.SRS_WEBHOOK_URL, secret: values.SRS_WEBHOOK_SECRET }
+          : undefined,
       maxTherapistSockets: values.SRS_MAX_THERAPIST_SOCKETS,
       connectionLimits: { maxConnections: values.SRS_MAX_CONNECTIONS },
       allowedOrigins: values.SRS_ALLOWED_ORIGINS,

@@ -65,7 +65,10 @@ export function looseModes(dir: string): LooseMode[] {
 export function warnAboutLooseModes(dir: string, logger: Logger): LooseMode[] {
   const loose = looseModes(dir);
   for (const { path, mode, expected } of loose) {
-    logger.warn({ event: 'data.loose-permissions', path, mode, expected }, `${path} has mode ${mode}: other users may read it; chmod ${expected.slice(1)} ${path}`);
+    logger.warn(
+      { event: 'data.loose-permissions', path, mode, expected },
+      `${path} has mode ${mode}: other users may read it; chmod ${expected.slice(1)} ${path}`,
+    );
   }
   return loose;
 }

@@ -19,7 +19,24 @@ export const PROTO_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
 /** Keys that a careless handler might trust or that walk up the prototype chain. */
 export const trickyKey: fc.Arbitrary<string> = fc.oneof(
   fc.string({ maxLength: 12 }),
-  fc.constantFrom(...PROTO_KEYS, 'toString', 'valueOf', 'hasOwnProperty', 'item', 'mm', 'marks', 'submissionId', 'sessionId', 'totalMm', 'band', 'result', 'enteredBy', 'role', 'visibility', 'status'),
+  fc.constantFrom(
+    ...PROTO_KEYS,
+    'toString',
+    'valueOf',
+    'hasOwnProperty',
+    'item',
+    'mm',
+    'marks',
+    'submissionId',
+    'sessionId',
+    'totalMm',
+    'band',
+    'result',
+    'enteredBy',
+    'role',
+    'visibility',
+    'status',
+  ),
 );
 
 /** Anything JSON or socket.io can carry, including binary, null prototypes and prototype keys. */
@@ -122,7 +139,12 @@ export function submitPayload(reused: readonly string[], sessionIds: readonly st
     // Trying to choose the session, the role or the score.
     {
       weight: 2,
-      arbitrary: fc.tuple(base, fc.record({ sessionId: fc.constantFrom(...sessionIds), enteredBy: fc.constantFrom(...ROLES), totalMm: fc.integer() }, { requiredKeys: [] })).map(([payload, extra]) => ({ ...payload, ...extra })),
+      arbitrary: fc
+        .tuple(
+          base,
+          fc.record({ sessionId: fc.constantFrom(...sessionIds), enteredBy: fc.constantFrom(...ROLES), totalMm: fc.integer() }, { requiredKeys: [] }),
+        )
+        .map(([payload, extra]) => ({ ...payload, ...extra })),
     },
     { weight: 1, arbitrary: fc.record({ submissionId: submissionIdValue(reused), marks: marksValue(), pad: huge }) },
   );
@@ -149,7 +171,21 @@ export const visibilityPayload: fc.Arbitrary<unknown> = fc.oneof(
 export const unknownEvent: fc.Arbitrary<string> = fc
   .oneof(
     fc.string({ maxLength: 30 }),
-    fc.constantFrom('session:state', 'mark:moved', 'rating:submitted', 'presence', 'srs:error', 'error', 'results:read', 'rating:delete', 'Mark:Move', 'mark:move ', ...PROTO_KEYS, 'toString', 'hasOwnProperty'),
+    fc.constantFrom(
+      'session:state',
+      'mark:moved',
+      'rating:submitted',
+      'presence',
+      'srs:error',
+      'error',
+      'results:read',
+      'rating:delete',
+      'Mark:Move',
+      'mark:move ',
+      ...PROTO_KEYS,
+      'toString',
+      'hasOwnProperty',
+    ),
     stringOfBytes(fc.integer({ min: 3900, max: 5000 })),
   )
   .filter((name) => !CLIENT_RESERVED.has(name) && !(KNOWN_EVENTS as readonly string[]).includes(name));
@@ -167,7 +203,10 @@ export interface Emission {
   readonly ack: boolean;
 }
 
-const arity: fc.Arbitrary<Arity> = fc.oneof({ weight: 8, arbitrary: fc.constant('standard' as const) }, { weight: 1, arbitrary: fc.constantFrom('none' as const, 'extra' as const) });
+const arity: fc.Arbitrary<Arity> = fc.oneof(
+  { weight: 8, arbitrary: fc.constant('standard' as const) },
+  { weight: 1, arbitrary: fc.constantFrom('none' as const, 'extra' as const) },
+);
 
 function emission(event: fc.Arbitrary<string>, payload: fc.Arbitrary<unknown>): fc.Arbitrary<Emission> {
   return fc.record({ role: fc.constantFrom(...ROLES), event, payload, arity, extra: anyValue, ack: fc.boolean() });
@@ -206,7 +245,7 @@ function hasBinary(value: unknown, viaToJson = false): boolean {
   if (Array.isArray(value)) return value.some((element) => hasBinary(element));
   if (isBinary(value)) return true;
   if (!viaToJson && hasToJson(value)) return hasBinary(value.toJSON(), true);
-  for (const key in value) if (Object.prototype.hasOwnProperty.call(value, key) && hasBinary((value as Record<string, unknown>)[key])) return true;
+  for (const key in value) if (Object.hasOwn(value, key) && hasBinary((value as Record<string, unknown>)[key])) return true;
   return false;
 }
 
@@ -222,7 +261,7 @@ function deconstruct(value: unknown, buffers: Buffer[], viaToJson = false): unkn
     if (!viaToJson && hasToJson(value)) return deconstruct(value.toJSON(), buffers, true);
     // Plain assignment, as the library does: an own "__proto__" key sets the prototype and is lost.
     const copy: Record<string, unknown> = {};
-    for (const key in value) if (Object.prototype.hasOwnProperty.call(value, key)) copy[key] = deconstruct((value as Record<string, unknown>)[key], buffers);
+    for (const key in value) if (Object.hasOwn(value, key)) copy[key] = deconstruct((value as Record<string, unknown>)[key], buffers);
     return copy;
   }
   return value;
@@ -239,7 +278,7 @@ function reconstruct(value: unknown, buffers: readonly Buffer[]): unknown {
     if (typeof num === 'number' && num >= 0 && num < buffers.length) return buffers[num];
     throw new IllegalAttachments();
   }
-  for (const key in record) if (Object.prototype.hasOwnProperty.call(record, key)) record[key] = reconstruct(record[key], buffers);
+  for (const key in record) if (Object.hasOwn(record, key)) record[key] = reconstruct(record[key], buffers);
   return record;
 }
 

@@ -123,7 +123,9 @@ describe('fuzzing the handshake', () => {
     return 'joined';
   }
 
-  it(`answers every handshake as the admission rules say, and keeps every session within its caps (${RUNS} cases)`, { timeout: Math.max(60_000, RUNS * 100) }, async () => {
+  it(`answers every handshake as the admission rules say, and keeps every session within its caps (${RUNS} cases)`, {
+    timeout: Math.max(60_000, RUNS * 100),
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(handshakeCase, async (test) => {
         await settled();
@@ -140,7 +142,10 @@ describe('fuzzing the handshake', () => {
         if (got === 'joined') {
           const own = test.token.endsWith('A') ? a.sessionId : b.sessionId;
           const other = own === a.sessionId ? b.sessionId : a.sessionId;
-          expect(heard.some((payload) => payload.includes(other)), 'heard of another session').toBe(false);
+          expect(
+            heard.some((payload) => payload.includes(other)),
+            'heard of another session',
+          ).toBe(false);
           held.push({ socket, kind: test.token });
         }
         if (!test.keep || got !== 'joined') socket.disconnect();

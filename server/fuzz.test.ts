@@ -33,7 +33,18 @@ import {
   VisibilityChangeSchema,
 } from '../shared/schemas.ts';
 import { isValidMm, scoreRating } from '../shared/scoring.ts';
-import { anyValue, huge, KNOWN_EVENTS, onTheWire, PROTO_KEYS, targetedEmission, anythingEmission, trickyKey, withExtraKeys, type Emission } from './fuzz-arbitraries.ts';
+import {
+  anyValue,
+  huge,
+  KNOWN_EVENTS,
+  onTheWire,
+  PROTO_KEYS,
+  targetedEmission,
+  anythingEmission,
+  trickyKey,
+  withExtraKeys,
+  type Emission,
+} from './fuzz-arbitraries.ts';
 import { HTTP_ERRORS } from './http/errors.ts';
 import { memoryLogger } from './testing/memory-logger.ts';
 import { sendRaw } from './testing/raw-http.ts';
@@ -83,7 +94,11 @@ function expectSoundResult(value: unknown, sessionId?: string): Result {
   const marks = Object.fromEntries(result.items.map((item) => [item.id, item.mm])) as Record<(typeof SRS_ITEM_IDS)[number], number>;
   for (const mm of Object.values(marks)) expect(isValidMm(mm)).toBe(true);
   const score = scoreRating(marks);
-  expect({ totalMm: result.totalMm, band: result.band, flagged: result.flagged }).toEqual({ totalMm: score.totalMm, band: score.band, flagged: [...score.flagged] });
+  expect({ totalMm: result.totalMm, band: result.band, flagged: result.flagged }).toEqual({
+    totalMm: score.totalMm,
+    band: score.band,
+    flagged: [...score.flagged],
+  });
   expect(result.totalMm).toBe(result.items.reduce((sum, item) => sum + item.mm, 0));
   return result;
 }
@@ -225,7 +240,10 @@ class LiveArena {
     arena.sessionIds.add(bystander.sessionId);
     const therapist = await arena.server.startRating(bystander);
     const client = await arena.server.join(bystander.client.token);
-    const ack = await client.emitWithAck('rating:submit', { submissionId: 'fuzz-bystander-0001', marks: { relationship: 10, goals: 20, approach: 30, overall: 40 } });
+    const ack = await client.emitWithAck('rating:submit', {
+      submissionId: 'fuzz-bystander-0001',
+      marks: { relationship: 10, goals: 20, approach: 30, overall: 40 },
+    });
     if (!ack.ok) throw new Error('the bystander could not submit');
     arena.reused.push('fuzz-bystander-0001');
     client.disconnect();
@@ -271,7 +289,8 @@ class LiveArena {
     if (event === 'session:state' && payload['sessionId'] !== peer.sessionId) this.violations.push(`${where} of another session`);
     if (event === 'mark:moved') {
       if (peer.role !== 'therapist') this.violations.push(`${where}: marks go to the therapist only`);
-      if (!this.sentMarks.has(`${String(payload['item'])}:${String(payload['mm'])}`)) this.violations.push(`${where} ${JSON.stringify(payload)}, which the client never validly sent`);
+      if (!this.sentMarks.has(`${String(payload['item'])}:${String(payload['mm'])}`))
+        this.violations.push(`${where} ${JSON.stringify(payload)}, which the client never validly sent`);
     }
   }
 
@@ -329,7 +348,11 @@ class LiveArena {
       if (!ack.success) return this.fail(emission, `a malformed ack ${JSON.stringify(outcome.response)}`);
       const response = outcome.response as { ok: boolean; error?: { code: ErrorCode }; result?: unknown; results?: unknown };
       // Unknown events are refused whatever their arguments; known ones need (payload, ack).
-      const expected: Verdict = !KNOWN.has(emission.event) ? { refused: ERROR_CODES.unknownEvent } : standard ? verdict : { refused: ERROR_CODES.invalidPayload };
+      const expected: Verdict = !KNOWN.has(emission.event)
+        ? { refused: ERROR_CODES.unknownEvent }
+        : standard
+          ? verdict
+          : { refused: ERROR_CODES.invalidPayload };
       if ('refused' in expected) {
         if (response.ok || response.error?.code !== expected.refused) {
           return this.fail(emission, `expected ${expected.refused}, got ${JSON.stringify(response).slice(0, 300)}`);
@@ -369,12 +392,17 @@ class LiveArena {
   }
 
   /** An accepted (valid) request: the answer must fit what the store and this test know. */
-  private async judgeValid(emission: Emission, payload: unknown, response: { ok: boolean; error?: { code: ErrorCode }; result?: unknown; results?: unknown }): Promise<void> {
+  private async judgeValid(
+    emission: Emission,
+    payload: unknown,
+    response: { ok: boolean; error?: { code: ErrorCode }; result?: unknown; results?: unknown },
+  ): Promise<void> {
     const { store } = this.server;
     const stored = await store.getResult(this.sessionId);
     const code = response.ok ? 'ok' : (response.error?.code as string);
     count(response.ok ? 'accepted' : 'refused');
-    const wrong = (why: string) => this.fail(emission, `${why}: ${JSON.stringify(response).slice(0, 300)} (knew ${JSON.stringify(this.tracker).slice(0, 200)})`);
+    const wrong = (why: string) =>
+      this.fail(emission, `${why}: ${JSON.stringify(response).slice(0, 300)} (knew ${JSON.stringify(this.tracker).slice(0, 200)})`);
     const known = this.tracker.result !== undefined && this.tracker.status !== null;
 
     switch (emission.event) {
@@ -386,7 +414,10 @@ class LiveArena {
           const result = expectSoundResult(response.result, this.sessionId);
           if (result.submissionId !== submit.submissionId) return wrong('ok with another submission');
           if (known && this.tracker.result === null) {
-            if (JSON.stringify(Object.fromEntries(result.items.map((item) => [item.id, item.mm]))) !== JSON.stringify(Object.fromEntries(SRS_ITEM_IDS.map((id) => [id, submit.marks[id]])))) {
+            if (
+              JSON.stringify(Object.fromEntries(result.items.map((item) => [item.id, item.mm]))) !==
+              JSON.stringify(Object.fromEntries(SRS_ITEM_IDS.map((id) => [id, submit.marks[id]])))
+            ) {
               return wrong('the stored marks are not the submitted ones');
             }
             if (result.enteredBy !== emission.role) return wrong('enteredBy is not the submitter');
@@ -502,13 +533,49 @@ function describeEmission(emission: Emission): string {
 
 /** Packets socket.io-client would never send: malformed, for other namespaces, claiming attachments, forged acks. */
 function rawPacket(sessionIds: readonly string[]): fc.Arbitrary<string> {
-  const json = fc.oneof(fc.json({ maxDepth: 3 }), fc.constantFrom('["mark:move",{"item":"goals","mm":5}]', '["rating:submit",{"_placeholder":true,"num":0}]', '["error",{}]', '[1,2]', '[null]', '{"a":1}', '[]', '"x"', '["__proto__"]'));
+  const json = fc.oneof(
+    fc.json({ maxDepth: 3 }),
+    fc.constantFrom(
+      '["mark:move",{"item":"goals","mm":5}]',
+      '["rating:submit",{"_placeholder":true,"num":0}]',
+      '["error",{}]',
+      '[1,2]',
+      '[null]',
+      '{"a":1}',
+      '[]',
+      '"x"',
+      '["__proto__"]',
+    ),
+  );
   const namespace = fc.constantFrom('/srs,', '', '/,', '/other,', '/srs', '/SRS,');
   return fc.oneof(
-    { weight: 4, arbitrary: fc.tuple(fc.constantFrom('2', '3', '5', '6', '0', '1', '4', '9', ''), fc.oneof(fc.constant(''), fc.constantFrom('1-', '0-', '2-', '99-')), namespace, fc.oneof(fc.constant(''), fc.nat({ max: 1e6 }).map(String)), json).map((parts) => parts.join('')) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(
+          fc.constantFrom('2', '3', '5', '6', '0', '1', '4', '9', ''),
+          fc.oneof(fc.constant(''), fc.constantFrom('1-', '0-', '2-', '99-')),
+          namespace,
+          fc.oneof(fc.constant(''), fc.nat({ max: 1e6 }).map(String)),
+          json,
+        )
+        .map((parts) => parts.join('')),
+    },
     { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
     { weight: 1, arbitrary: fc.constantFrom(...sessionIds).map((id) => `0/srs,{"token":"x","protocol":1,"sessionId":"${id}"}`) },
-    { weight: 1, arbitrary: fc.constantFrom('2/srs,["mark:move",', '2/srs,123', '2/srs,["x"]garbage', '2/srs,1e999["x"]', '51-/srs,["mark:move",{"_placeholder":true,"num":0}]', '3/srs,0[]', '1/srs,', '2/srs,-1["x"]') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '2/srs,["mark:move",',
+        '2/srs,123',
+        '2/srs,["x"]garbage',
+        '2/srs,1e999["x"]',
+        '51-/srs,["mark:move",{"_placeholder":true,"num":0}]',
+        '3/srs,0[]',
+        '1/srs,',
+        '2/srs,-1["x"]',
+      ),
+    },
   );
 }
 
@@ -551,7 +618,23 @@ function callerOf(world: HttpWorld, key: KeyKind): Caller {
   }
 }
 
-const keyKind = fc.constantFrom<KeyKind>('platform', 'platform', 'platform', 'platform', 'platform', 'platform', 'platform', 'none', 'wrong', 'client', 'therapist', 'other-therapist', 'closed-therapist', 'forged', 'expired');
+const keyKind = fc.constantFrom<KeyKind>(
+  'platform',
+  'platform',
+  'platform',
+  'platform',
+  'platform',
+  'platform',
+  'platform',
+  'none',
+  'wrong',
+  'client',
+  'therapist',
+  'other-therapist',
+  'closed-therapist',
+  'forged',
+  'expired',
+);
 
 /** A path segment: encoded ids and refs of every sort, or raw percent sequences. */
 function segment(known: readonly string[]): fc.Arbitrary<{ raw: string; decoded: string | null }> {
@@ -662,7 +745,14 @@ function routeCase(world: HttpWorld): fc.Arbitrary<HttpCase> {
   const random = fc
     .tuple(
       fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD'),
-      fc.oneof(fc.webPath(), fc.array(fc.constantFrom('api', 'sessions', 'clients', 'results', 'close', 'widget', 'fhir', 'healthz', known[0] ?? 'x', '%', '__proto__', '..'), { maxLength: 5 }).map((parts) => `/${parts.join('/')}`)),
+      fc.oneof(
+        fc.webPath(),
+        fc
+          .array(fc.constantFrom('api', 'sessions', 'clients', 'results', 'close', 'widget', 'fhir', 'healthz', known[0] ?? 'x', '%', '__proto__', '..'), {
+            maxLength: 5,
+          })
+          .map((parts) => `/${parts.join('/')}`),
+      ),
       keyKind,
     )
     .map(([method, path, key]): HttpCase => ({ route: 'any', method, path: path.startsWith('/') ? path : `/${path}`, key, acceptable: () => null }));
@@ -672,7 +762,13 @@ function routeCase(world: HttpWorld): fc.Arbitrary<HttpCase> {
 function bodyCase(): fc.Arbitrary<HttpCase> {
   const ref = fc.oneof(
     { weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z0-9._:-]{1,20}$/) },
-    { weight: 2, arbitrary: fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('jane@example.org', 'Jane Doe', '', 'x'.repeat(129), 'a'.repeat(128), ...PROTO_KEYS, 'ok\n', 'a/b')) },
+    {
+      weight: 2,
+      arbitrary: fc.oneof(
+        fc.string({ maxLength: 20 }),
+        fc.constantFrom('jane@example.org', 'Jane Doe', '', 'x'.repeat(129), 'a'.repeat(128), ...PROTO_KEYS, 'ok\n', 'a/b'),
+      ),
+    },
     { weight: 1, arbitrary: anyValue },
   );
   const createBody = fc.record(
@@ -700,11 +796,43 @@ function bodyCase(): fc.Arbitrary<HttpCase> {
     { weight: 2, arbitrary: anyValue.map((value) => JSON.stringify(value) ?? '') },
     { weight: 1, arbitrary: fc.tuple(createBody, huge).map(([body, pad]) => JSON.stringify({ ...body, pad })) },
     { weight: 1, arbitrary: fc.integer({ min: 16_300, max: 16_500 }).map((size) => `{"clientRef":"big"${' '.repeat(size - 19)}}`) },
-    { weight: 1, arbitrary: fc.tuple(createBody, fc.nat()).map(([body, cut]) => { const text = JSON.stringify(body); return text.slice(0, cut % Math.max(1, text.length)); }) },
-    { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('\uFEFF{"clientRef":"bom-1"}', ' \n{"clientRef":"ws-1"}', '{"clientRef":"dup","clientRef":"dup@x"}', '[{"clientRef":"arr"}]', 'null', '"x"', '{}', '')) },
-    { weight: 1, arbitrary: fc.tuple(trickyKey, anyValue).map(([key, value]) => `{"clientRef":"proto-ok",${JSON.stringify(key)}:${JSON.stringify(value) ?? 'null'}}`) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(createBody, fc.nat()).map(([body, cut]) => {
+        const text = JSON.stringify(body);
+        return text.slice(0, cut % Math.max(1, text.length));
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(
+        fc.string({ maxLength: 30 }),
+        fc.constantFrom(
+          '\uFEFF{"clientRef":"bom-1"}',
+          ' \n{"clientRef":"ws-1"}',
+          '{"clientRef":"dup","clientRef":"dup@x"}',
+          '[{"clientRef":"arr"}]',
+          'null',
+          '"x"',
+          '{}',
+          '',
+        ),
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(trickyKey, anyValue).map(([key, value]) => `{"clientRef":"proto-ok",${JSON.stringify(key)}:${JSON.stringify(value) ?? 'null'}}`),
+    },
   );
-  const contentType = fc.constantFrom<string | undefined>('application/json', 'application/json', 'application/json; charset=utf-8', 'text/plain', undefined, 'application/json; charset=latin1', 'application/x-www-form-urlencoded');
+  const contentType = fc.constantFrom<string | undefined>(
+    'application/json',
+    'application/json',
+    'application/json; charset=utf-8',
+    'text/plain',
+    undefined,
+    'application/json; charset=latin1',
+    'application/x-www-form-urlencoded',
+  );
   return fc.tuple(json, contentType, keyKind).map(
     ([body, type, key]): HttpCase => ({
       route: 'create',
@@ -723,7 +851,13 @@ function bodyCase(): fc.Arbitrary<HttpCase> {
 const LEAKED_INTERNALS = /^\s+at .+:\d+:\d+\)?$|node:internal|\/server\/[\w/-]+\.ts/m;
 
 /** What the routes answer: 200, 201, or one of the API's documented client errors. */
-const API_STATUSES = [200, 201, ...Object.values(HTTP_ERRORS).map((error) => error.status).filter((status) => status < 500)];
+const API_STATUSES = [
+  200,
+  201,
+  ...Object.values(HTTP_ERRORS)
+    .map((error) => error.status)
+    .filter((status) => status < 500),
+];
 
 async function runHttpCase(world: HttpWorld, test: HttpCase): Promise<void> {
   const acceptable = test.acceptable(world);
@@ -825,7 +959,9 @@ describe('fuzzing', () => {
       await expectHealthy(arena.server);
     }
 
-    it(`answers anything on every event, from either role, with a clear error or a valid result (${runsOf(SHARES.socketAnything)} cases)`, { timeout: TIMEOUT }, async () => {
+    it(`answers anything on every event, from either role, with a clear error or a valid result (${runsOf(SHARES.socketAnything)} cases)`, {
+      timeout: TIMEOUT,
+    }, async () => {
       await fuzz('socket anything', anythingEmission(), runsOf(SHARES.socketAnything));
     });
 
@@ -851,7 +987,9 @@ describe('fuzzing', () => {
           }
           (socket.io.engine as unknown as EngineSender).send(packet);
           // Answered, closed, or neither within a moment: all fine, as long as the server stays up.
-          const barrier = (socket as unknown as { timeout(ms: number): { emitWithAck(event: string, payload: unknown): Promise<unknown> } }).timeout(1000).emitWithAck('fuzz:barrier', {});
+          const barrier = (socket as unknown as { timeout(ms: number): { emitWithAck(event: string, payload: unknown): Promise<unknown> } })
+            .timeout(1000)
+            .emitWithAck('fuzz:barrier', {});
           const closed = new Promise<void>((resolve) => socket.once('disconnect', () => resolve()));
           await Promise.race([barrier.catch(() => undefined), closed]);
           if (++sent % 100 === 0) await expectHealthy(arena.server);
@@ -876,7 +1014,10 @@ describe('fuzzing', () => {
       const closable = await server.createSession('fuzz-http-closable');
       const therapist = await server.startRating(main);
       const client = await server.join(main.client.token);
-      const ack = await client.emitWithAck('rating:submit', { submissionId: 'fuzz-http-0001', marks: { relationship: 91, goals: 92, approach: 93, overall: 94 } });
+      const ack = await client.emitWithAck('rating:submit', {
+        submissionId: 'fuzz-http-0001',
+        marks: { relationship: 91, goals: 92, approach: 93, overall: 94 },
+      });
       if (!ack.ok) throw new Error('could not submit');
       client.disconnect();
       therapist.disconnect();
@@ -935,16 +1076,19 @@ describe('fuzzing', () => {
       await expectHealthy(world.server);
     }
 
-    it(`answers every POST /api/sessions body with 201 exactly when it is valid and sent with a platform key, never a 5xx (${runsOf(SHARES.httpBodies)} cases)`, { timeout: TIMEOUT }, async () => {
+    it(`answers every POST /api/sessions body with 201 exactly when it is valid and sent with a platform key, never a 5xx (${runsOf(SHARES.httpBodies)} cases)`, {
+      timeout: TIMEOUT,
+    }, async () => {
       await fuzz('http bodies', bodyCase(), runsOf(SHARES.httpBodies));
       expect(world.created).toBeGreaterThan(0);
     });
 
-    it(`answers every route, id, clientRef, format and key with a 2xx exactly when the caller may have it, never a 5xx (${runsOf(SHARES.httpRoutes)} cases)`, { timeout: TIMEOUT }, async () => {
+    it(`answers every route, id, clientRef, format and key with a 2xx exactly when the caller may have it, never a 5xx (${runsOf(SHARES.httpRoutes)} cases)`, {
+      timeout: TIMEOUT,
+    }, async () => {
       await fuzz('http routes', routeCase(world), runsOf(SHARES.httpRoutes));
     });
   });
-
 });
 
 // ——— Tenants ———
@@ -978,13 +1122,21 @@ const tenantCommand: fc.Arbitrary<TenantCommand> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('create' as const), tenant: tenantName, ref: tenantRef }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('submit' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('read' as const, 'close' as const), tenant: tenantName, pick: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('results' as const), tenant: tenantName, ref: tenantRef, format: fc.constantFrom('json' as const, 'csv' as const, 'fhir' as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('results' as const),
+      tenant: tenantName,
+      ref: tenantRef,
+      format: fc.constantFrom('json' as const, 'csv' as const, 'fhir' as const),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('therapist' as const), pick: fc.nat(), ref: tenantRef }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('history' as const), pick: fc.nat() }) },
 );
 
 describe('fuzzing: tenants', () => {
-  it('random API calls by two tenants never let one see, close or export the other\'s sessions or results', { timeout: TIMEOUT }, async () => {
+  it("random API calls by two tenants never let one see, close or export the other's sessions or results", { timeout: TIMEOUT }, async () => {
     const server = await startTestServer({
       apiKeys: [
         { label: 'a', key: TENANT_KEYS.a },
@@ -1021,7 +1173,14 @@ describe('fuzzing: tenants', () => {
       switch (command.kind) {
         case 'create': {
           const created = await server.createSession(command.ref, {}, TENANT_KEYS[command.tenant]);
-          model.push({ id: created.sessionId, tenant: command.tenant, clientRef: command.ref, therapistToken: created.therapist.token, closed: false, submissionId: null });
+          model.push({
+            id: created.sessionId,
+            tenant: command.tenant,
+            clientRef: command.ref,
+            therapistToken: created.therapist.token,
+            closed: false,
+            submissionId: null,
+          });
           return;
         }
         case 'submit': {
@@ -1109,14 +1268,18 @@ function hostHeader(): fc.Arbitrary<string> {
   const allowed = fc.constantFrom(...ALLOWED_HOSTS);
   const name = fc.oneof(
     fc.mixedCase(allowed),
-    fc.tuple(allowed, fc.constantFrom('.', '@', '/', ' ', '\\', '#', '?', '..', ':', '%2e', '.evil.example', '@evil.example'), fc.domain()).map(([a, glue, b]) => `${a}${glue}${b}`),
+    fc
+      .tuple(allowed, fc.constantFrom('.', '@', '/', ' ', '\\', '#', '?', '..', ':', '%2e', '.evil.example', '@evil.example'), fc.domain())
+      .map(([a, glue, b]) => `${a}${glue}${b}`),
     fc.tuple(fc.domain(), fc.constantFrom('.', '@', '/', ' ', ','), allowed).map(([a, glue, b]) => `${a}${glue}${b}`),
     fc.domain(),
     fc.ipV4(),
     fc.ipV6().map((address) => `[${address}]`),
     headerText,
   );
-  return fc.tuple(name, fc.option(fc.oneof(fc.integer({ min: 0, max: 99_999 }).map(String), headerText), { nil: undefined })).map(([host, port]) => (port === undefined ? host : `${host}:${port}`));
+  return fc
+    .tuple(name, fc.option(fc.oneof(fc.integer({ min: 0, max: 99_999 }).map(String), headerText), { nil: undefined }))
+    .map(([host, port]) => (port === undefined ? host : `${host}:${port}`));
 }
 
 /** Exactly an allowed name (any case), with no port or a TCP port (0–65535): this must be served. */

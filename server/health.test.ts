@@ -31,7 +31,15 @@ const UNHEALTHY = { status: 503, body: { error: { code: 'UNAVAILABLE', message: 
 /** A session written while the store could write, for the read that must still work. */
 async function sessionIn(store: Store): Promise<string> {
   const id = `health-${randomBytes(4).toString('hex')}`;
-  await store.createSession({ id, tenant: 'test', clientRef: 'health-client', therapistRef: null, instrument: 'srs', status: 'waiting', createdAt: new Date().toISOString() });
+  await store.createSession({
+    id,
+    tenant: 'test',
+    clientRef: 'health-client',
+    therapistRef: null,
+    instrument: 'srs',
+    status: 'waiting',
+    createdAt: new Date().toISOString(),
+  });
   return id;
 }
 

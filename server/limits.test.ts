@@ -75,7 +75,11 @@ describe('the limits docs/security.md states', () => {
   it('are what a running server enforces: requests per socket and per session', async () => {
     server = await startTestServer({ rateLimits: DEFAULT_RATE_LIMITS });
     const srs = server;
-    const ask = (socket: TestSocket) => socket.timeout(5000).emitWithAck('history:read', {}).then((ack) => ack.ok || ack.error.code !== 'RATE_LIMITED');
+    const ask = (socket: TestSocket) =>
+      socket
+        .timeout(5000)
+        .emitWithAck('history:read', {})
+        .then((ack) => ack.ok || ack.error.code !== 'RATE_LIMITED');
 
     const single = await srs.createSession('limits-socket');
     const alone = await srs.join(single.therapist.token);

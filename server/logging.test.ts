@@ -68,13 +68,19 @@ describe('lines from real requests and sockets', () => {
 
   describe('HTTP', () => {
     it('follows a sane X-Request-Id: echoed, and on every line of the request', async () => {
-      const response = await server.api('/api/sessions', { method: 'POST', body: JSON.stringify({ clientRef: 'client-log-1' }), headers: { 'x-request-id': 'trace-7f3a.b2:c-9' } });
+      const response = await server.api('/api/sessions', {
+        method: 'POST',
+        body: JSON.stringify({ clientRef: 'client-log-1' }),
+        headers: { 'x-request-id': 'trace-7f3a.b2:c-9' },
+      });
       expect(response.status).toBe(201);
       expect(response.headers.get('x-request-id')).toBe('trace-7f3a.b2:c-9');
       const refused = await server.api('/api/sessions/unknown', { key: 'not-a-key-0123456789abcdef', headers: { 'x-request-id': 'trace-refused-1' } });
       expect(refused.status).toBe(401);
       const lines = log.lines().filter((line) => line['requestId'] === 'trace-7f3a.b2:c-9');
-      expect(lines).toEqual([expect.objectContaining({ event: 'http.request', method: 'POST', route: '/api/sessions', status: 201, durationMs: expect.any(Number) })]);
+      expect(lines).toEqual([
+        expect.objectContaining({ event: 'http.request', method: 'POST', route: '/api/sessions', status: 201, durationMs: expect.any(Number) }),
+      ]);
       const refusal = log.lines().filter((line) => line['requestId'] === 'trace-refused-1');
       expect(refusal.map((line) => line['event'])).toEqual(['api.auth.refused', 'http.request']);
       expect(refusal[0]).toMatchObject({ reason: 'unknown-key', status: 401, route: '/api/sessions/:id' });
@@ -96,7 +102,10 @@ describe('lines from real requests and sockets', () => {
       const before = log.lines().length;
       const clientRead = await server.api(`/api/sessions/${session.sessionId}`, { key: session.client.token });
       expect(clientRead.status).toBe(403);
-      const line = log.lines().slice(before).find((entry) => entry['event'] === 'api.auth.refused');
+      const line = log
+        .lines()
+        .slice(before)
+        .find((entry) => entry['event'] === 'api.auth.refused');
       expect(line).toMatchObject({ reason: 'client-token', sessionId: session.sessionId, role: 'client', requestId: clientRead.headers.get('x-request-id') });
       expect(log.text()).not.toContain(session.client.token);
     });
@@ -127,7 +136,11 @@ describe('lines from real requests and sockets', () => {
       expect(ofClient.map((line) => line['event'])).toEqual(['socket.connected', 'rating.submit-refused', 'socket.disconnected']);
       for (const line of ofClient) expect(line).toMatchObject({ sessionId: session.sessionId, role: 'client' });
       expect(ofClient[1]).toMatchObject({ code: 'ALREADY_SUBMITTED', submissionId: 'log-submission-2' });
-      expect(lines.find((line) => line['event'] === 'socket.refused')).toMatchObject({ code: 'UNAUTHORIZED', reason: 'invalid-token', socketId: expect.any(String) });
+      expect(lines.find((line) => line['event'] === 'socket.refused')).toMatchObject({
+        code: 'UNAUTHORIZED',
+        reason: 'invalid-token',
+        socketId: expect.any(String),
+      });
 
       for (const token of [session.client.token, session.therapist.token, TEST_API_KEY]) expect(log.text()).not.toContain(token);
       // No clinical value under any name: redacted fields carry nothing, and no mark appears as a number.
@@ -155,7 +168,10 @@ describe('lines from real requests and sockets', () => {
         });
         await new Promise<void>((resolve) => socket.once('connect_error', () => resolve()));
         socket.close();
-        expect(log.lines().find((line) => line['event'] === 'ws.handshake-refused')).toMatchObject({ reason: 'origin not allowed', origin: 'https://elsewhere.example' });
+        expect(log.lines().find((line) => line['event'] === 'ws.handshake-refused')).toMatchObject({
+          reason: 'origin not allowed',
+          origin: 'https://elsewhere.example',
+        });
         expect(log.text()).not.toContain(session.client.token);
       } finally {
         await guarded.close();

@@ -9,18 +9,7 @@ import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'p
 export type { Logger };
 
 /** Fields that must never reach a log, wherever a caller puts them (one level deep). */
-export const REDACTED_FIELDS = [
-  'token',
-  'apiKey',
-  'authorization',
-  'secret',
-  'marks',
-  'mm',
-  'items',
-  'totalMm',
-  'result',
-  'results',
-] as const;
+export const REDACTED_FIELDS = ['token', 'apiKey', 'authorization', 'secret', 'marks', 'mm', 'items', 'totalMm', 'result', 'results'] as const;
 
 export const REDACT_PATHS: readonly string[] = [
   ...REDACTED_FIELDS,
@@ -56,7 +45,9 @@ export function prettyTarget(): string {
   try {
     return createRequire(import.meta.url).resolve('pino-pretty');
   } catch {
-    throw new LogSetupError('SRS_LOG_FORMAT=pretty needs pino-pretty, a development dependency that is not installed here: run `npm install` (without --omit=dev), or unset SRS_LOG_FORMAT for JSON lines');
+    throw new LogSetupError(
+      'SRS_LOG_FORMAT=pretty needs pino-pretty, a development dependency that is not installed here: run `npm install` (without --omit=dev), or unset SRS_LOG_FORMAT for JSON lines',
+    );
   }
 }
 
@@ -74,7 +65,10 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
   const options = loggerOptions(settings.level);
   if (settings.format === 'pretty') {
     // Redaction and serializers run before the transport: the pretty form hides what JSON hides.
-    return pino({ ...options, transport: { target: prettyTarget(), options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
+    return pino({
+      ...options,
+      transport: { target: prettyTarget(), options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } },
+    });
   }
   return settings.destination ? pino(options, settings.destination) : pino(options);
 }

@@ -41,7 +41,10 @@ async function main(): Promise<void> {
   const base = config.app.publicUrl ?? `http://localhost:${address.port}`;
   const storage = config.store.databaseUrl ? 'PostgreSQL' : `SQLite in ${dataDir}`;
   console.log(`srs-live listening on port ${address.port} (${storage}${config.app.redisUrl ? ', Redis adapter' : ''})`);
-  if (config.listen.loopbackOnly) console.log(`No API keys configured: listening on ${address.address} only, out of the network's reach; set HOST (e.g. HOST=0.0.0.0) to listen on other interfaces`);
+  if (config.listen.loopbackOnly)
+    console.log(
+      `No API keys configured: listening on ${address.address} only, out of the network's reach; set HOST (e.g. HOST=0.0.0.0) to listen on other interfaces`,
+    );
   if (config.app.demo) console.log(`Demo of a telehealth call: ${base}/`);
   if (embeddedKey) console.log(`Development API key: ${embeddedKey}`);
 

@@ -18,7 +18,11 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
-    const found = (match[2] ?? '').split(',').filter((part) => part !== '').sort().join(',');
+    const found = (match[2] ?? '')
+      .split(',')
+      .filter((part) => part !== '')
+      .sort()
+      .join(',');
     if (found === wanted) return Number(match[3]);
   }
   return undefined;
@@ -45,7 +49,13 @@ describe('metrics', () => {
       metricsToken: METRICS_TOKEN,
       webhook: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret: WEBHOOK_SECRET },
       // Refills too slow to matter within the test: each limit is reached by count alone.
-      rateLimits: { ...DEFAULT_RATE_LIMITS, marks: { capacity: 6, perSecond: 0.001 }, requests: { capacity: 3, perSecond: 0.001 }, sessionJoins: { capacity: 3, perSecond: 0.001 }, http: { capacity: 40, perSecond: 0.001 } },
+      rateLimits: {
+        ...DEFAULT_RATE_LIMITS,
+        marks: { capacity: 6, perSecond: 0.001 },
+        requests: { capacity: 3, perSecond: 0.001 },
+        sessionJoins: { capacity: 3, perSecond: 0.001 },
+        http: { capacity: 40, perSecond: 0.001 },
+      },
     });
   });
 
@@ -67,7 +77,13 @@ describe('metrics', () => {
     });
 
     it('answers 401 without the token or with another, and never to an API key', async () => {
-      const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-token-0123456789abcdef' }, { authorization: `Bearer ${METRICS_TOKEN}x` }, { authorization: 'Bearer test-api-key-0123456789abcdef' }, { authorization: METRICS_TOKEN }];
+      const attempts: Record<string, string>[] = [
+        {},
+        { authorization: 'Bearer wrong-token-0123456789abcdef' },
+        { authorization: `Bearer ${METRICS_TOKEN}x` },
+        { authorization: 'Bearer test-api-key-0123456789abcdef' },
+        { authorization: METRICS_TOKEN },
+      ];
       for (const headers of attempts) {
         const response = await fetch(`${server.url}/metrics`, { headers });
         expect(response.status).toBe(401);
@@ -99,7 +115,8 @@ describe('metrics', () => {
       expect(sample(before, 'srs_live_sessions')).toBe(0);
       expect(sample(before, 'srs_marks_relayed_total')).toBe(0);
       expect(sample(before, 'srs_submissions_stored_total')).toBe(0);
-      for (const kind of ['mark', 'socket_request', 'session_request', 'join', 'http_api']) expect(sample(before, 'srs_rate_limit_refusals_total', { kind })).toBe(0);
+      for (const kind of ['mark', 'socket_request', 'session_request', 'join', 'http_api'])
+        expect(sample(before, 'srs_rate_limit_refusals_total', { kind })).toBe(0);
       expect(sample(before, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
 
       const session = await server.createSession('client-metrics');

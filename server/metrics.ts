@@ -72,16 +72,36 @@ export class Metrics {
         reportedMarks = metrics.marksRelayed;
       },
     });
-    this.submissionsStored = new Counter({ name: 'srs_submissions_stored_total', help: 'Ratings stored (a retried submission is not counted again).', registers });
+    this.submissionsStored = new Counter({
+      name: 'srs_submissions_stored_total',
+      help: 'Ratings stored (a retried submission is not counted again).',
+      registers,
+    });
     this.submitSeconds = new Histogram({
       name: 'srs_submit_duration_seconds',
       help: 'From receiving rating:submit to sending its acknowledgement (the result is on disk first).',
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.storeSeconds = new Histogram({ name: 'srs_store_duration_seconds', help: 'Store operations, by operation.', labelNames: ['operation'], buckets: LATENCY_BUCKETS, registers });
-    this.storeErrors = new Counter({ name: 'srs_store_errors_total', help: 'Store operations that failed, by operation.', labelNames: ['operation'], registers });
-    this.webhookDeliveries = new Counter({ name: 'srs_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome.', labelNames: ['outcome'], registers });
+    this.storeSeconds = new Histogram({
+      name: 'srs_store_duration_seconds',
+      help: 'Store operations, by operation.',
+      labelNames: ['operation'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.storeErrors = new Counter({
+      name: 'srs_store_errors_total',
+      help: 'Store operations that failed, by operation.',
+      labelNames: ['operation'],
+      registers,
+    });
+    this.webhookDeliveries = new Counter({
+      name: 'srs_webhook_deliveries_total',
+      help: 'Webhook delivery attempts, by outcome.',
+      labelNames: ['outcome'],
+      registers,
+    });
     let reportedMarksLimited = 0;
     this.rateLimitRefusals = new Counter({
       name: 'srs_rate_limit_refusals_total',

@@ -134,7 +134,10 @@ describe.skipIf(!available)('two nodes through Redis and PostgreSQL', () => {
     const client = await join(nodeA, session.client.token);
     expect(client.state.status).toBe('open');
     const submitted = until<{ result: { totalMm: number; enteredBy: string } }>(therapist.socket, 'rating:submitted', () => true);
-    const ack = await client.socket.emitWithAck('rating:submit', { submissionId: 'multi-node-sub-2', marks: { relationship: 100, goals: 100, approach: 95, overall: 99 } });
+    const ack = await client.socket.emitWithAck('rating:submit', {
+      submissionId: 'multi-node-sub-2',
+      marks: { relationship: 100, goals: 100, approach: 95, overall: 99 },
+    });
     expect(ack.ok).toBe(true);
     expect((await submitted).result).toMatchObject({ totalMm: 394, enteredBy: 'client' });
   }, 60_000);

@@ -185,11 +185,22 @@ async function forgeries(ctx: Ctx): Promise<string[]> {
     // Unsigned (alg: none).
     `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sid: sessionId, role: 'therapist', aud: 'srs-live', exp: now + 3600 })}.`,
     // The right secret, another algorithm.
-    await new SignJWT({ sid: sessionId, role: 'therapist' }).setProtectedHeader({ alg: 'HS512' }).setAudience('srs-live').setExpirationTime(now + 3600).sign(secret),
+    await new SignJWT({ sid: sessionId, role: 'therapist' })
+      .setProtectedHeader({ alg: 'HS512' })
+      .setAudience('srs-live')
+      .setExpirationTime(now + 3600)
+      .sign(secret),
     // The right secret, no audience.
-    await new SignJWT({ sid: sessionId, role: 'therapist' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(now + 3600).sign(secret),
+    await new SignJWT({ sid: sessionId, role: 'therapist' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(now + 3600)
+      .sign(secret),
     // The right secret, a role that does not exist.
-    await new SignJWT({ sid: sessionId, role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setAudience('srs-live').setExpirationTime(now + 3600).sign(secret),
+    await new SignJWT({ sid: sessionId, role: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setAudience('srs-live')
+      .setExpirationTime(now + 3600)
+      .sign(secret),
     'not-a-token',
   ];
 }
@@ -307,7 +318,13 @@ async function storeOfAnEarlierConfiguration(): Promise<Partial<AppOptions>> {
     if (created.status !== 201) throw new Error(`the earlier run could not create a session: ${created.status}`);
   }
   await earlier.close();
-  return { store, apiKeys: [{ label: 'test', key: TEST_API_KEY }, { label: 'rotated', key: 'rotated-new-key-0123456789abcdef' }] };
+  return {
+    store,
+    apiKeys: [
+      { label: 'test', key: TEST_API_KEY },
+      { label: 'rotated', key: 'rotated-new-key-0123456789abcdef' },
+    ],
+  };
 }
 
 const ROWS: readonly AttackRow[] = [
@@ -387,7 +404,9 @@ const ROWS: readonly AttackRow[] = [
       ctx.held.push(socket);
       const state = await nextEvent(socket, 'session:state');
       const foreign = await ackOf(socket, 'rating:submit', { sessionId: ctx.a.sessionId, submissionId: 'b-cross-0001', marks: MARKS });
-      const plain = (await raw(socket).timeout(5000).emitWithAck('rating:submit', { submissionId: 'b-cross-0002', marks: MARKS })) as { result: { sessionId: string } };
+      const plain = (await raw(socket).timeout(5000).emitWithAck('rating:submit', { submissionId: 'b-cross-0002', marks: MARKS })) as {
+        result: { sessionId: string };
+      };
       const inB = await ctx.server.store.getResult(ctx.b.sessionId);
       return {
         joined: state.sessionId === ctx.b.sessionId ? 'B' : state.sessionId,
@@ -400,7 +419,7 @@ const ROWS: readonly AttackRow[] = [
     watch: ['a'],
   },
   {
-    name: "a submissionId that session B already used, submitted to session A (client and oral)",
+    name: 'a submissionId that session B already used, submitted to session A (client and oral)',
     setup: async (ctx) => {
       await openRating(ctx, ctx.b);
       ctx.stored.push(await ackOf(await joinAs(ctx, ctx.b.client.token), 'rating:submit', { submissionId: 'b-legit-0001', marks: MARKS }));
@@ -430,7 +449,9 @@ const ROWS: readonly AttackRow[] = [
       const client = await joinAs(ctx, ctx.a.client.token);
       const therapist = ctx.held[0] as TestSocket;
       const ask = async (socket: TestSocket, event: string, ...args: unknown[]) => {
-        const ack = (await raw(socket).timeout(2000).emitWithAck(event, ...args)) as { ok?: unknown; error?: { code?: unknown } };
+        const ack = (await raw(socket)
+          .timeout(2000)
+          .emitWithAck(event, ...args)) as { ok?: unknown; error?: { code?: unknown } };
         return ack.ok === true ? 'ok' : String(ack.error?.code);
       };
       return {
@@ -455,7 +476,7 @@ const ROWS: readonly AttackRow[] = [
     refused: { acks: ['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN'] },
   },
   {
-    name: "therapist acts as the client (mark:move, rating:visibility)",
+    name: 'therapist acts as the client (mark:move, rating:visibility)',
     setup: async (ctx) => {
       await openRating(ctx, ctx.a);
     },
@@ -544,7 +565,13 @@ const ROWS: readonly AttackRow[] = [
       raw(again).emit('rating:submit', { submissionId: 'oversize-0001', marks: { ...MARKS, pad: 'é'.repeat(2100) } }, () => undefined);
       const submitReason = await submitClosed;
       await sleep(50);
-      return { closed: reason, submitClosed: submitReason, relayed, therapistConnected: therapist.connected, rejoin: await handshakeOf(ctx.server.connect(ctx.a.client.token)) };
+      return {
+        closed: reason,
+        submitClosed: submitReason,
+        relayed,
+        therapistConnected: therapist.connected,
+        rejoin: await handshakeOf(ctx.server.connect(ctx.a.client.token)),
+      };
     },
     refused: { closed: 'transport close', submitClosed: 'transport close', relayed: 0, therapistConnected: true, rejoin: { connected: true } },
   },
@@ -598,7 +625,9 @@ const ROWS: readonly AttackRow[] = [
     attack: async (ctx) => {
       const client = ctx.held[1] as TestSocket;
       const acks = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => ackOf(client, 'rating:submit', { submissionId: `flood-${String(i).padStart(4, '0')}`, marks: { ...MARKS, goals: i } })),
+        Array.from({ length: 40 }, (_, i) =>
+          ackOf(client, 'rating:submit', { submissionId: `flood-${String(i).padStart(4, '0')}`, marks: { ...MARKS, goals: i } }),
+        ),
       );
       const counts: Record<string, number> = {};
       for (const code of acks) counts[code] = (counts[code] ?? 0) + 1;
@@ -738,7 +767,13 @@ const ROWS: readonly AttackRow[] = [
     },
     attack: async (ctx) => {
       const client = await joinAs(ctx, ctx.a.client.token);
-      return { srsError: await eventRefusals(client, 'mark:move', BAD_MM.map((mm) => ({ item: 'goals', mm }))) };
+      return {
+        srsError: await eventRefusals(
+          client,
+          'mark:move',
+          BAD_MM.map((mm) => ({ item: 'goals', mm })),
+        ),
+      };
     },
     refused: { srsError: Array(BAD_MM.length).fill('INVALID_PAYLOAD') },
   },
@@ -766,7 +801,18 @@ const ROWS: readonly AttackRow[] = [
     },
     attack: async (ctx) => {
       const client = await joinAs(ctx, ctx.a.client.token);
-      const names = ['results:read', 'rating:delete', 'session:state', 'mark:moved', 'srs:error', 'error', '__proto__', 'constructor', 'hasOwnProperty', 'x'.repeat(1000)];
+      const names = [
+        'results:read',
+        'rating:delete',
+        'session:state',
+        'mark:moved',
+        'srs:error',
+        'error',
+        '__proto__',
+        'constructor',
+        'hasOwnProperty',
+        'x'.repeat(1000),
+      ];
       const acks = [];
       for (const name of names) acks.push(await ackOf(client, name, {}));
       return { acks, srsError: await eventRefusals(client, 'results:read', [{}, null, 'x']) };
@@ -805,8 +851,12 @@ const ROWS: readonly AttackRow[] = [
     attack: async (ctx) => {
       const client = ctx.held[1] as TestSocket;
       const therapist = ctx.held[0] as TestSocket;
-      const replay = await raw(client).timeout(5000).emitWithAck('rating:submit', { submissionId: 'replay-0001', marks: { ...MARKS, goals: 3 } });
-      const oral = await raw(therapist).timeout(5000).emitWithAck('rating:submit', { submissionId: 'replay-0001', marks: { ...MARKS, goals: 4 } });
+      const replay = await raw(client)
+        .timeout(5000)
+        .emitWithAck('rating:submit', { submissionId: 'replay-0001', marks: { ...MARKS, goals: 3 } });
+      const oral = await raw(therapist)
+        .timeout(5000)
+        .emitWithAck('rating:submit', { submissionId: 'replay-0001', marks: { ...MARKS, goals: 4 } });
       return {
         replaySameResult: JSON.stringify(replay) === JSON.stringify(ctx.stored[0]),
         oralReplaySameResult: JSON.stringify(oral) === JSON.stringify(ctx.stored[0]),
@@ -980,7 +1030,17 @@ const ROWS: readonly AttackRow[] = [
       const mentionsA = (seen: { payload: unknown }[]) => seen.filter(({ payload }) => JSON.stringify(payload ?? null).includes(ctx.a.sessionId)).length;
       return {
         recoveryIdIssued: ids.some((id) => id.issued),
-        foreign: { sessions: [...new Set(foreignSeen.filter(({ event }) => event === 'session:state').map(({ payload }) => (payload as { sessionId: string }).sessionId === ctx.b.sessionId ? 'B' : 'other'))], aboutA: mentionsA(foreignSeen), marks: foreignSeen.filter(({ event }) => event === 'mark:moved').length },
+        foreign: {
+          sessions: [
+            ...new Set(
+              foreignSeen
+                .filter(({ event }) => event === 'session:state')
+                .map(({ payload }) => ((payload as { sessionId: string }).sessionId === ctx.b.sessionId ? 'B' : 'other')),
+            ),
+          ],
+          aboutA: mentionsA(foreignSeen),
+          marks: foreignSeen.filter(({ event }) => event === 'mark:moved').length,
+        },
         expired: { ...(await expiredHandshake), received: expiredSeen.length },
         otherRole: { marksMoved: otherRoleSeen.filter(({ event }) => event === 'mark:moved').length },
       };
@@ -1119,9 +1179,17 @@ const ROWS: readonly AttackRow[] = [
         ...(await readExportClose(ctx, key)),
         await httpOf(await ctx.server.api(`/api/sessions/${own ?? 'missing'}`, { key })),
       ];
-      return { removed: await attempts(REMOVED_KEY), rotatedOld: await attempts(ROTATED_OLD_KEY), ownSession: (await ctx.server.store.getSession(own ?? ''))?.status };
+      return {
+        removed: await attempts(REMOVED_KEY),
+        rotatedOld: await attempts(ROTATED_OLD_KEY),
+        ownSession: (await ctx.server.store.getSession(own ?? ''))?.status,
+      };
     },
-    refused: { removed: Array(7).fill({ http: 401, code: 'UNAUTHORIZED' }), rotatedOld: Array(7).fill({ http: 401, code: 'UNAUTHORIZED' }), ownSession: 'waiting' },
+    refused: {
+      removed: Array(7).fill({ http: 401, code: 'UNAUTHORIZED' }),
+      rotatedOld: Array(7).fill({ http: 401, code: 'UNAUTHORIZED' }),
+      ownSession: 'waiting',
+    },
   },
   {
     name: 'poisoned Host and X-Forwarded-Host (session creation, OpenAPI, FHIR, reads, WebSocket upgrade)',
@@ -1131,10 +1199,20 @@ const ROWS: readonly AttackRow[] = [
       const key = { authorization: `Bearer ${TEST_API_KEY}` };
       const therapist = { authorization: `Bearer ${ctx.a.therapist.token}` };
       const each: Observed[] = [];
-      const poisons: Record<string, string>[] = [{ host: 'evil.example' }, { host: '127.0.0.1', 'x-forwarded-host': 'evil.example' }, { host: 'evil.example@127.0.0.1' }];
+      const poisons: Record<string, string>[] = [
+        { host: 'evil.example' },
+        { host: '127.0.0.1', 'x-forwarded-host': 'evil.example' },
+        { host: 'evil.example@127.0.0.1' },
+      ];
       for (const poison of poisons) {
         each.push(
-          rawHttpOf(await sendRaw(url, '/api/sessions', { method: 'POST', headers: { ...key, ...poison, 'content-type': 'application/json' }, body: '{"clientRef":"poisoned-1"}' })),
+          rawHttpOf(
+            await sendRaw(url, '/api/sessions', {
+              method: 'POST',
+              headers: { ...key, ...poison, 'content-type': 'application/json' },
+              body: '{"clientRef":"poisoned-1"}',
+            }),
+          ),
           rawHttpOf(await sendRaw(url, '/api/openapi.json', { headers: poison })),
           rawHttpOf(await sendRaw(url, '/fhir/Questionnaire/srs', { headers: poison })),
           rawHttpOf(await sendRaw(url, `/api/sessions/${ctx.a.sessionId}`, { headers: { ...therapist, ...poison } })),
@@ -1143,19 +1221,33 @@ const ROWS: readonly AttackRow[] = [
       }
       const upgrade = await upgradeRaw(url, { host: 'evil.example' });
       if (upgrade.upgraded) upgrade.socket.destroy();
-      return { each, upgrade: upgrade.upgraded ? 'upgraded' : { http: upgrade.status, code: (JSON.parse(upgrade.body) as { error: { code: string } }).error.code } };
+      return {
+        each,
+        upgrade: upgrade.upgraded ? 'upgraded' : { http: upgrade.status, code: (JSON.parse(upgrade.body) as { error: { code: string } }).error.code },
+      };
     },
     refused: { each: Array(15).fill({ http: 421, code: 'MISDIRECTED_REQUEST' }), upgrade: { http: 421, code: 'MISDIRECTED_REQUEST' } },
   },
   {
     name: 'a webhook over plain http to another machine, or to no URL, is refused at createApp',
     attack: async (ctx) => {
-      const urls = ['http://hooks.example/srs', 'http://127.0.0.1.hooks.example/srs', 'http://localhost.hooks.example/srs', 'ws://hooks.example/srs', 'not a url'];
+      const urls = [
+        'http://hooks.example/srs',
+        'http://127.0.0.1.hooks.example/srs',
+        'http://localhost.hooks.example/srs',
+        'ws://hooks.example/srs',
+        'not a url',
+      ];
       const key = 'attacker-key-0123456789abcdef';
       const each: Observed[] = [];
       for (const url of urls) {
         each.push(
-          await createApp({ store: ctx.server.store, tokenSecret: TEST_TOKEN_SECRET, apiKeys: [{ label: 'attacker', key }], webhook: { url, secret: 'w'.repeat(40) } }).then(
+          await createApp({
+            store: ctx.server.store,
+            tokenSecret: TEST_TOKEN_SECRET,
+            apiKeys: [{ label: 'attacker', key }],
+            webhook: { url, secret: 'w'.repeat(40) },
+          }).then(
             async (srs) => {
               await srs.close();
               return { started: true };
@@ -1213,9 +1305,12 @@ const ROWS: readonly AttackRow[] = [
       };
       const silent = await Promise.all(Array.from({ length: 10 }, open));
       const failing = await open();
-      for (const token of ['', 'not-a-token', ctx.a.client.token.slice(0, -2)]) failing.socket.write(wsTextFrame(`40${NAMESPACE},${JSON.stringify({ token, protocol: PROTOCOL_VERSION })}`));
+      for (const token of ['', 'not-a-token', ctx.a.client.token.slice(0, -2)])
+        failing.socket.write(wsTextFrame(`40${NAMESPACE},${JSON.stringify({ token, protocol: PROTOCOL_VERSION })}`));
       await within(Promise.all([...silent, failing].map((connection) => connection.closed)), 10_000, 'namespace-less connections were not closed');
-      const refusals = [...failing.received().matchAll(/44\/srs,(\{[^\x00-\x1f]*?\}\})/g)].map((match) => (JSON.parse(match[1] ?? '{}') as { data?: { code?: string } }).data?.code);
+      const refusals = [...failing.received().matchAll(/44\/srs,(\{[^\x00-\x1f]*?\}\})/g)].map(
+        (match) => (JSON.parse(match[1] ?? '{}') as { data?: { code?: string } }).data?.code,
+      );
       return { closed: silent.length + 1, refusals };
     },
     refused: { closed: 11, refusals: ['UNAUTHORIZED', 'UNAUTHORIZED', 'UNAUTHORIZED'] },

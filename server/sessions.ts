@@ -66,10 +66,7 @@ export class SessionService {
     });
     await this.store.appendAudit({ actor, action: 'session.create', tenant, sessionId: id, clientRef: request.clientRef, at: createdAt });
     const ttl = request.tokenTtlSeconds ?? this.#options.defaultTokenTtlSeconds;
-    const [client, therapist] = await Promise.all([
-      this.#options.signer.sign(id, 'client', ttl),
-      this.#options.signer.sign(id, 'therapist', ttl),
-    ]);
+    const [client, therapist] = await Promise.all([this.#options.signer.sign(id, 'client', ttl), this.#options.signer.sign(id, 'therapist', ttl)]);
     return {
       sessionId: id,
       client: { token: client.token, url: `${pageBaseUrl}/client#token=${client.token}` },

@@ -95,7 +95,10 @@ describe('start-up', () => {
     });
 
     it('listens on 127.0.0.1 only, and says so in one line', async () => {
-      const lines = server.output().split('\n').filter((line) => /127\.0\.0\.1 only/.test(line));
+      const lines = server
+        .output()
+        .split('\n')
+        .filter((line) => /127\.0\.0\.1 only/.test(line));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/HOST/);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
@@ -130,7 +133,11 @@ describe('start-up', () => {
       // The -wal and -shm files exist while the database is open.
       const db = join(dataDir, SQLITE_FILE_NAME);
       const files = [db, `${db}-wal`, `${db}-shm`, join(dataDir, 'token-secret'), join(dataDir, 'dev-api-key')];
-      expect({ dir: modeOf(dataDir), parent: modeOf(join(dataDir, '..')), files: files.map(modeOf) }).toEqual({ dir: '0700', parent: '0700', files: Array(files.length).fill('0600') });
+      expect({ dir: modeOf(dataDir), parent: modeOf(join(dataDir, '..')), files: files.map(modeOf) }).toEqual({
+        dir: '0700',
+        parent: '0700',
+        files: Array(files.length).fill('0600'),
+      });
       expect(logLines(server).filter((line) => line['event'] === 'data.loose-permissions')).toEqual([]);
     });
   });
@@ -157,7 +164,12 @@ describe('start-up', () => {
     });
 
     it('starts with a loopback http webhook and a long enough secret', async () => {
-      const server = await start({ SRS_API_KEY: API_KEY, DATA_DIR: join(tempDir(), 'data'), SRS_WEBHOOK_URL: 'http://localhost:9/hook', SRS_WEBHOOK_SECRET: 'w'.repeat(32) });
+      const server = await start({
+        SRS_API_KEY: API_KEY,
+        DATA_DIR: join(tempDir(), 'data'),
+        SRS_WEBHOOK_URL: 'http://localhost:9/hook',
+        SRS_WEBHOOK_SECRET: 'w'.repeat(32),
+      });
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     });
   });

@@ -111,7 +111,10 @@ describe('tenants', () => {
       expect(await statusAndBody(await srv.api(`/api/clients/only-in-a/results${format}`, { key: KEY_B }))).toEqual(nobody);
     }
     // A tenant's own client without results is still a client: 200 with none.
-    expect(await statusAndBody(await srv.api('/api/clients/only-in-a/results', { key: KEY_A }))).toEqual({ status: 200, body: { clientRef: 'only-in-a', results: [] } });
+    expect(await statusAndBody(await srv.api('/api/clients/only-in-a/results', { key: KEY_A }))).toEqual({
+      status: 200,
+      body: { clientRef: 'only-in-a', results: [] },
+    });
   });
 
   it("a therapist token reads its own client's history within its own tenant only, over the API and over history:read", async () => {
@@ -151,7 +154,11 @@ describe('tenants', () => {
       try {
         // A first run with both keys: clinic-b creates a session.
         const first = await runApp(store, TWO_TENANTS);
-        const created = await first.call('/api/sessions', KEY_B, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"clientRef":"shared-1"}' });
+        const created = await first.call('/api/sessions', KEY_B, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"clientRef":"shared-1"}',
+        });
         expect(created.status).toBe(201);
         const { sessionId } = (await created.json()) as CreateSessionResponse;
         await first.close();
@@ -185,7 +192,12 @@ describe('tenants', () => {
       try {
         const start = (apiKeys: { label: string; key: string }[]) => createApp({ store, tokenSecret: TEST_TOKEN_SECRET, apiKeys, logger: silentLogger() });
         await expect(start([{ label: 'demo', key: KEY_A }])).rejects.toThrow(/"demo" is reserved/);
-        await expect(start([{ label: 'clinic-a', key: KEY_A }, { label: 'clinic-b', key: KEY_A }])).rejects.toThrow(/same key/);
+        await expect(
+          start([
+            { label: 'clinic-a', key: KEY_A },
+            { label: 'clinic-b', key: KEY_A },
+          ]),
+        ).rejects.toThrow(/same key/);
       } finally {
         await store.close();
       }

@@ -16,12 +16,15 @@ const nearMiss = fc.record(
 describe('asMarkMove', () => {
   it('accepts exactly what MarkMoveSchema accepts', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), nearMiss, fc.record({ item: fc.constantFrom(...SRS_ITEM_IDS), mm: fc.integer({ min: -1, max: 101 }) })), (payload) => {
-        const parsed = MarkMoveSchema.safeParse(payload);
-        const fast = asMarkMove(payload);
-        expect(fast !== null).toBe(parsed.success);
-        if (parsed.success) expect(fast).toEqual(parsed.data);
-      }),
+      fc.property(
+        fc.oneof(fc.anything(), nearMiss, fc.record({ item: fc.constantFrom(...SRS_ITEM_IDS), mm: fc.integer({ min: -1, max: 101 }) })),
+        (payload) => {
+          const parsed = MarkMoveSchema.safeParse(payload);
+          const fast = asMarkMove(payload);
+          expect(fast !== null).toBe(parsed.success);
+          if (parsed.success) expect(fast).toEqual(parsed.data);
+        },
+      ),
       { numRuns: 5_000 },
     );
   });

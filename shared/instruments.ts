@@ -35,8 +35,7 @@ export type InstrumentId = (typeof INSTRUMENT_IDS)[number];
 export const SRS = {
   id: 'srs',
   name: 'Session Rating Scale',
-  instruction:
-    "Please rate today's session by placing a mark on the line nearest to the description that best fits your experience.",
+  instruction: "Please rate today's session by placing a mark on the line nearest to the description that best fits your experience.",
   introScript:
     "Before we finish, I'd like to take the temperature of our relationship today. Are we too hot or too cold? " +
     'Do I need to adjust the thermostat? Please mark each line on your screen. There are no right answers, ' +

@@ -16,50 +16,77 @@ const marks = fc.record({ relationship: validMm, goals: validMm, approach: valid
 
 describe('mark:move payloads', () => {
   it('accepts every item with every integer mm 0–100', () => {
-    fc.assert(fc.property(fc.constantFrom(...SRS_ITEM_IDS), validMm, (item, mm) => {
-      expect(MarkMoveSchema.parse({ item, mm })).toEqual({ item, mm });
-    }));
+    fc.assert(
+      fc.property(fc.constantFrom(...SRS_ITEM_IDS), validMm, (item, mm) => {
+        expect(MarkMoveSchema.parse({ item, mm })).toEqual({ item, mm });
+      }),
+    );
   });
 
   it('refuses any mm that is not an integer 0–100', () => {
-    fc.assert(fc.property(fc.constantFrom(...SRS_ITEM_IDS), invalidMm, (item, mm) => {
-      expect(MarkMoveSchema.safeParse({ item, mm }).success).toBe(false);
-    }));
+    fc.assert(
+      fc.property(fc.constantFrom(...SRS_ITEM_IDS), invalidMm, (item, mm) => {
+        expect(MarkMoveSchema.safeParse({ item, mm }).success).toBe(false);
+      }),
+    );
   });
 
   it('refuses unknown items, extra keys and values that are not objects', () => {
-    fc.assert(fc.property(fc.string().filter((s) => !(SRS_ITEM_IDS as readonly string[]).includes(s)), validMm, (item, mm) => {
-      expect(MarkMoveSchema.safeParse({ item, mm }).success).toBe(false);
-    }));
+    fc.assert(
+      fc.property(
+        fc.string().filter((s) => !(SRS_ITEM_IDS as readonly string[]).includes(s)),
+        validMm,
+        (item, mm) => {
+          expect(MarkMoveSchema.safeParse({ item, mm }).success).toBe(false);
+        },
+      ),
+    );
     expect(MarkMoveSchema.safeParse({ item: 'goals', mm: 5, extra: 1 }).success).toBe(false);
     expect(MarkMoveSchema.safeParse(JSON.parse('{"item":"goals","mm":5,"__proto__":{"x":1}}')).success).toBe(false);
-    fc.assert(fc.property(fc.anything().filter((v) => typeof v !== 'object' || v === null), (value) => {
-      expect(MarkMoveSchema.safeParse(value).success).toBe(false);
-    }));
+    fc.assert(
+      fc.property(
+        fc.anything().filter((v) => typeof v !== 'object' || v === null),
+        (value) => {
+          expect(MarkMoveSchema.safeParse(value).success).toBe(false);
+        },
+      ),
+    );
   });
 });
 
 describe('rating:submit payloads', () => {
   it('accepts complete ratings with a well-formed submissionId', () => {
-    fc.assert(fc.property(submissionId, marks, (id, m) => {
-      expect(RatingSubmitSchema.safeParse({ submissionId: id, marks: m }).success).toBe(true);
-    }));
+    fc.assert(
+      fc.property(submissionId, marks, (id, m) => {
+        expect(RatingSubmitSchema.safeParse({ submissionId: id, marks: m }).success).toBe(true);
+      }),
+    );
   });
 
   it('refuses a rating with any invalid, missing or extra mark', () => {
-    fc.assert(fc.property(submissionId, marks, fc.constantFrom(...SRS_ITEM_IDS), invalidMm, (id, m, item, bad) => {
-      expect(RatingSubmitSchema.safeParse({ submissionId: id, marks: { ...m, [item]: bad } }).success).toBe(false);
-      const missing: Record<string, number> = { ...m };
-      delete missing[item];
-      expect(RatingSubmitSchema.safeParse({ submissionId: id, marks: missing }).success).toBe(false);
-    }));
-    expect(RatingSubmitSchema.safeParse({ submissionId: 'abcdefgh', marks: { relationship: 1, goals: 1, approach: 1, overall: 1 }, totalMm: 400 }).success).toBe(false);
+    fc.assert(
+      fc.property(submissionId, marks, fc.constantFrom(...SRS_ITEM_IDS), invalidMm, (id, m, item, bad) => {
+        expect(RatingSubmitSchema.safeParse({ submissionId: id, marks: { ...m, [item]: bad } }).success).toBe(false);
+        const missing: Record<string, number> = { ...m };
+        delete missing[item];
+        expect(RatingSubmitSchema.safeParse({ submissionId: id, marks: missing }).success).toBe(false);
+      }),
+    );
+    expect(
+      RatingSubmitSchema.safeParse({ submissionId: 'abcdefgh', marks: { relationship: 1, goals: 1, approach: 1, overall: 1 }, totalMm: 400 }).success,
+    ).toBe(false);
   });
 
   it('refuses malformed submission ids', () => {
-    fc.assert(fc.property(fc.string().filter((s) => !/^[A-Za-z0-9_-]{8,64}$/.test(s)), marks, (id, m) => {
-      expect(RatingSubmitSchema.safeParse({ submissionId: id, marks: m }).success).toBe(false);
-    }));
+    fc.assert(
+      fc.property(
+        fc.string().filter((s) => !/^[A-Za-z0-9_-]{8,64}$/.test(s)),
+        marks,
+        (id, m) => {
+          expect(RatingSubmitSchema.safeParse({ submissionId: id, marks: m }).success).toBe(false);
+        },
+      ),
+    );
   });
 });
 
@@ -71,9 +98,11 @@ describe('handshake and API bodies', () => {
   });
 
   it('accepts pseudonymous client refs and refuses e-mail addresses and free text', () => {
-    fc.assert(fc.property(fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/), (clientRef) => {
-      expect(CreateSessionBodySchema.safeParse({ clientRef }).success).toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/), (clientRef) => {
+        expect(CreateSessionBodySchema.safeParse({ clientRef }).success).toBe(true);
+      }),
+    );
     for (const clientRef of ['jane.doe@example.org', 'Jane Doe', '', 'x'.repeat(129)]) {
       expect(CreateSessionBodySchema.safeParse({ clientRef }).success, clientRef).toBe(false);
     }
@@ -82,8 +111,15 @@ describe('handshake and API bodies', () => {
   it('describes a scored result', () => {
     const score = scoreRating({ relationship: 90, goals: 85, approach: 100, overall: 95 });
     const result = {
-      sessionId: 's1', submissionId: 'sub-00001', instrument: 'srs', items: score.items, totalMm: score.totalMm,
-      band: score.band, flagged: score.flagged, enteredBy: 'client', submittedAt: new Date().toISOString(),
+      sessionId: 's1',
+      submissionId: 'sub-00001',
+      instrument: 'srs',
+      items: score.items,
+      totalMm: score.totalMm,
+      band: score.band,
+      flagged: score.flagged,
+      enteredBy: 'client',
+      submittedAt: new Date().toISOString(),
     };
     expect(ResultSchema.parse(result)).toEqual(result);
   });

@@ -50,7 +50,10 @@ export const ResultSchema = z.strictObject({
   submissionId: SubmissionIdSchema,
   instrument: InstrumentIdSchema,
   items: z.array(z.strictObject({ id: ItemIdSchema, mm: MmSchema })).length(SRS_ITEM_IDS.length),
-  totalMm: z.int().min(0).max(MM_MAX * SRS_ITEM_IDS.length),
+  totalMm: z
+    .int()
+    .min(0)
+    .max(MM_MAX * SRS_ITEM_IDS.length),
   band: z.enum([BANDS.poor, BANDS.fair, BANDS.good]),
   flagged: z.array(ItemIdSchema),
   enteredBy: z.enum(ENTERED_BY),
@@ -86,5 +89,9 @@ export const CreateSessionBodySchema = z.strictObject({
   therapistRef: PseudonymousRefSchema.optional(),
   instrument: InstrumentIdSchema.default('srs'),
   /** Lifetime of the join tokens, in seconds (1 minute to 7 days). */
-  tokenTtlSeconds: z.int().min(60).max(7 * 24 * 3600).optional(),
+  tokenTtlSeconds: z
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .optional(),
 });

@@ -64,7 +64,7 @@ describe('scoreRating', () => {
 });
 
 describe('marks of a scored rating', () => {
-  it('gives back each line\'s mark', () => {
+  it("gives back each line's mark", () => {
     const marks = marksOf(12, 0, 100, 57);
     expect(marksOfItems(scoreRating(marks).items)).toEqual(marks);
     expect(marksOfItems([{ id: 'goals', mm: 40 }])).toEqual({ relationship: null, goals: 40, approach: null, overall: null });

@@ -11,7 +11,9 @@ import { minifyCss, minifyLitCss } from './lit-css-minify.ts';
  * minifier takes from such a list is after a comma, where no property's grammar reads it.
  */
 function meaning(css: string): string {
-  return transform({ filename: 'test.css', code: Buffer.from(css), minify: true }).code.toString().replace(/,\s+/g, ',');
+  return transform({ filename: 'test.css', code: Buffer.from(css), minify: true })
+    .code.toString()
+    .replace(/,\s+/g, ',');
 }
 
 /** The raw text of every `css` template in a module (the widget's have no interpolations). */
@@ -82,7 +84,9 @@ describe('minifyCss: strings, urls and escapes pass through', () => {
     expect(minifyCss('a { content: "say \\\\"hi\\\\"  " }')).toBe('a{content:"say \\\\"hi\\\\"  "}');
   });
   it('keeps an unquoted url as written', () => {
-    expect(minifyCss('a { background: url(data:image/png;base64,AA/*BB*/==) no-repeat }')).toBe('a{background:url(data:image/png;base64,AA/*BB*/==) no-repeat}');
+    expect(minifyCss('a { background: url(data:image/png;base64,AA/*BB*/==) no-repeat }')).toBe(
+      'a{background:url(data:image/png;base64,AA/*BB*/==) no-repeat}',
+    );
     expect(minifyCss('a { background: url( "x y.png" ) }')).toBe('a{background:url("x y.png")}');
   });
   it('keeps the whitespace that ends a hex escape, and JavaScript escapes as written', () => {

@@ -149,7 +149,12 @@ function cssTemplates(node: unknown, found: TemplateLiteral[] = []): TemplateLit
     for (const child of node) cssTemplates(child, found);
   } else if (isNode(node)) {
     const tagged = node as Node & { tag?: unknown; quasi?: unknown };
-    if (node.type === 'TaggedTemplateExpression' && isNode(tagged.tag) && tagged.tag.type === 'Identifier' && (tagged.tag as { name?: unknown }).name === 'css') {
+    if (
+      node.type === 'TaggedTemplateExpression' &&
+      isNode(tagged.tag) &&
+      tagged.tag.type === 'Identifier' &&
+      (tagged.tag as { name?: unknown }).name === 'css'
+    ) {
       found.push(tagged.quasi as TemplateLiteral);
     }
     for (const [key, value] of Object.entries(node)) if (key !== 'type' && typeof value === 'object') cssTemplates(value, found);

@@ -29,11 +29,7 @@ export function tokenFromPage(): string {
  * Opens the socket and reports every status change. `error` means the server refused the
  * handshake (an expired token, say): Socket.IO does not retry that, so neither do we.
  */
-export function openSocket(
-  server: string | undefined,
-  token: string,
-  onStatus: (status: ConnStatus, error?: ProtocolError) => void,
-): SrsSocket {
+export function openSocket(server: string | undefined, token: string, onStatus: (status: ConnStatus, error?: ProtocolError) => void): SrsSocket {
   const socket: SrsSocket = io(`${server || location.origin}${NAMESPACE}`, {
     transports: ['websocket'],
     auth: { token, protocol: PROTOCOL_VERSION },
@@ -70,12 +66,7 @@ const TRANSIENT: readonly ErrorCode[] = ['INTERNAL', 'RATE_LIMITED'];
  * doubles it) on a timeout or a transient refusal, until the server gives a definite answer.
  * Returns a function that stops retrying.
  */
-export function submitWithRetry(
-  socket: SrsSocket,
-  payload: RatingSubmit,
-  done: (ack: SubmitAck) => void,
-  timeoutMs = 5000,
-): () => void {
+export function submitWithRetry(socket: SrsSocket, payload: RatingSubmit, done: (ack: SubmitAck) => void, timeoutMs = 5000): () => void {
   let live = true;
   const attempt = (): void => {
     socket.timeout(timeoutMs).emit('rating:submit', payload, (err: Error | null, ack: SubmitAck) => {

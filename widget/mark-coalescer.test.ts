@@ -5,7 +5,9 @@ import { MarkCoalescer, type Scheduler } from './mark-coalescer.ts';
 function manualFrames() {
   const queue: (() => void)[] = [];
   const schedule: Scheduler = (flush) => queue.push(flush);
-  const frame = (): void => queue.splice(0).forEach((flush) => flush());
+  const frame = (): void => {
+    for (const flush of queue.splice(0)) flush();
+  };
   return { schedule, frame, queue };
 }
 

@@ -11,7 +11,6 @@ export type ViewStatus = 'connecting' | SessionState['status'];
 
 export type MarkMap = Record<ItemId, number | null>;
 
-
 const CONN_TEXT: Readonly<Record<ConnStatus, string>> = {
   connecting: 'Connecting…',
   connected: '',
@@ -90,11 +89,12 @@ export abstract class SessionElement extends LitElement {
     this.marks = emptyMarks();
     this.error = '';
     let joins = 0;
-    const socket = (this.socket = openSocket(this.server, this.token || tokenFromPage(), (conn, error) => {
+    const socket = openSocket(this.server, this.token || tokenFromPage(), (conn, error) => {
       // The disconnect that follows a takeover must not turn "replaced" into "disconnected".
       if (this.conn !== 'replaced' || conn === 'connected') this.conn = conn;
       if (error) this.fail(error);
-    }));
+    });
+    this.socket = socket;
     socket.on('connect', () => {
       if (joins++) this.rejoined(socket);
     });

@@ -49,9 +49,7 @@ export class SrsRating extends SessionElement {
   /** The visibility chosen here and not yet confirmed by a `session:state`. */
   private choice: Visibility | null = null;
 
-  private readonly coalescer = new MarkCoalescer<ItemId>((item, mm) =>
-    this.socket?.volatile.emit('mark:move', { item, mm }),
-  );
+  private readonly coalescer = new MarkCoalescer<ItemId>((item, mm) => this.socket?.volatile.emit('mark:move', { item, mm }));
   private stopSubmit?: () => void;
 
   protected override open(): void {
@@ -151,11 +149,13 @@ export class SrsRating extends SessionElement {
     const status = this.status;
     return html`<div part="base" data-status=${status}>
       ${this.renderConn()}
-      ${status === 'submitted'
-        ? html`<p class="box" data-state="submitted">Thank you. Your therapist can see your answers now.</p>`
-        : status === 'open'
-          ? this.renderForm()
-          : html`<p class="quiet">${QUIET[status] ?? ''}</p>`}
+      ${
+        status === 'submitted'
+          ? html`<p class="box" data-state="submitted">Thank you. Your therapist can see your answers now.</p>`
+          : status === 'open'
+            ? this.renderForm()
+            : html`<p class="quiet">${QUIET[status] ?? ''}</p>`
+      }
       <p><small>${SRS.attribution}</small></p>
     </div>`;
   }

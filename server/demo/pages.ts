@@ -109,7 +109,10 @@ export function pagesRoutes({ demoApiKey }: PagesOptions): Router {
   if (demoApiKey !== undefined) {
     router.get('/', html(demoPage));
     router.get('/demo.js', (_req, res) => {
-      res.set('cache-control', 'no-store').type('text/javascript').send(DEMO_SCRIPT.replace('__DEMO_API_KEY__', JSON.stringify(demoApiKey)));
+      res
+        .set('cache-control', 'no-store')
+        .type('text/javascript')
+        .send(DEMO_SCRIPT.replace('__DEMO_API_KEY__', JSON.stringify(demoApiKey)));
     });
   } else {
     router.get('/', (_req, res) => {

@@ -84,7 +84,7 @@ const HEADER = ['date', 'session', 'relationship', 'goals', 'approach', 'overall
 
 describe('resultsToCsv', () => {
   it('writes only a header row for no results', () => {
-    expect(resultsToCsv([])).toBe(HEADER.join(',') + '\r\n');
+    expect(resultsToCsv([])).toBe(`${HEADER.join(',')}\r\n`);
   });
 
   it('round-trips every result exactly through an independent RFC 4180 parser', () => {

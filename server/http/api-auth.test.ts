@@ -49,24 +49,85 @@ describe('refused API authentication is logged', () => {
     const session = `/api/sessions/${open.sessionId}`;
     const results = '/api/clients/logged-client-7f3a/results';
     cases = [
-      { name: 'no credential', credential: null, send: get(session, null), expected: { status: 401, reason: 'missing-credential', method: 'GET', route: '/api/sessions/:id' } },
+      {
+        name: 'no credential',
+        credential: null,
+        send: get(session, null),
+        expected: { status: 401, reason: 'missing-credential', method: 'GET', route: '/api/sessions/:id' },
+      },
       {
         name: 'Basic scheme',
         credential: 'dGVzdDp0ZXN0LXBhc3N3b3Jk',
-        send: () => server.api('/api/sessions', { method: 'POST', key: null, headers: { authorization: 'Basic dGVzdDp0ZXN0LXBhc3N3b3Jk' }, body: '{"clientRef":"c"}' }),
+        send: () =>
+          server.api('/api/sessions', { method: 'POST', key: null, headers: { authorization: 'Basic dGVzdDp0ZXN0LXBhc3N3b3Jk' }, body: '{"clientRef":"c"}' }),
         expected: { status: 401, reason: 'missing-credential', method: 'POST', route: '/api/sessions' },
       },
-      { name: 'unknown key', credential: unknownKey, send: post('/api/sessions', unknownKey, '{"clientRef":"c"}'), expected: { status: 401, reason: 'unknown-key', method: 'POST', route: '/api/sessions' } },
-      { name: 'near miss of the key', credential: nearMiss, send: get(results, nearMiss), expected: { status: 401, reason: 'unknown-key', method: 'GET', route: '/api/clients/:clientRef/results' } },
-      { name: 'token of another deployment', credential: forged, send: get(session, forged), expected: { status: 401, reason: 'invalid-token', method: 'GET', route: '/api/sessions/:id' } },
-      { name: 'expired token', credential: expired, send: get(results, expired), expected: { status: 401, reason: 'expired-token', method: 'GET', route: '/api/clients/:clientRef/results' } },
-      { name: 'token of a closed session', credential: closed.therapist.token, send: get(`/api/sessions/${closed.sessionId}`, closed.therapist.token), expected: { status: 401, reason: 'closed-session', method: 'GET', route: '/api/sessions/:id' } },
-      { name: 'token of no session', credential: noSession, send: get(session, noSession), expected: { status: 401, reason: 'unknown-session', method: 'GET', route: '/api/sessions/:id' } },
-      { name: "therapist token of another session", credential: other.therapist.token, send: get(session, other.therapist.token), expected: { status: 403, reason: 'other-session', method: 'GET', route: '/api/sessions/:id' } },
-      { name: "therapist token on another client's history", credential: other.therapist.token, send: get(results, other.therapist.token), expected: { status: 403, reason: 'other-client', method: 'GET', route: '/api/clients/:clientRef/results' } },
-      { name: 'client token', credential: open.client.token, send: get(results, open.client.token), expected: { status: 403, reason: 'client-token', method: 'GET', route: '/api/clients/:clientRef/results' } },
-      { name: 'token on a platform-only route', credential: open.therapist.token, send: post(`${session}/close`, open.therapist.token), expected: { status: 403, reason: 'token-on-platform-route', method: 'POST', route: '/api/sessions/:id/close' } },
-      { name: 'demo key beyond creating', credential: demoKey, send: get(session, demoKey), expected: { status: 403, reason: 'demo-key-creates-only', method: 'GET', route: '/api/sessions/:id' } },
+      {
+        name: 'unknown key',
+        credential: unknownKey,
+        send: post('/api/sessions', unknownKey, '{"clientRef":"c"}'),
+        expected: { status: 401, reason: 'unknown-key', method: 'POST', route: '/api/sessions' },
+      },
+      {
+        name: 'near miss of the key',
+        credential: nearMiss,
+        send: get(results, nearMiss),
+        expected: { status: 401, reason: 'unknown-key', method: 'GET', route: '/api/clients/:clientRef/results' },
+      },
+      {
+        name: 'token of another deployment',
+        credential: forged,
+        send: get(session, forged),
+        expected: { status: 401, reason: 'invalid-token', method: 'GET', route: '/api/sessions/:id' },
+      },
+      {
+        name: 'expired token',
+        credential: expired,
+        send: get(results, expired),
+        expected: { status: 401, reason: 'expired-token', method: 'GET', route: '/api/clients/:clientRef/results' },
+      },
+      {
+        name: 'token of a closed session',
+        credential: closed.therapist.token,
+        send: get(`/api/sessions/${closed.sessionId}`, closed.therapist.token),
+        expected: { status: 401, reason: 'closed-session', method: 'GET', route: '/api/sessions/:id' },
+      },
+      {
+        name: 'token of no session',
+        credential: noSession,
+        send: get(session, noSession),
+        expected: { status: 401, reason: 'unknown-session', method: 'GET', route: '/api/sessions/:id' },
+      },
+      {
+        name: 'therapist token of another session',
+        credential: other.therapist.token,
+        send: get(session, other.therapist.token),
+        expected: { status: 403, reason: 'other-session', method: 'GET', route: '/api/sessions/:id' },
+      },
+      {
+        name: "therapist token on another client's history",
+        credential: other.therapist.token,
+        send: get(results, other.therapist.token),
+        expected: { status: 403, reason: 'other-client', method: 'GET', route: '/api/clients/:clientRef/results' },
+      },
+      {
+        name: 'client token',
+        credential: open.client.token,
+        send: get(results, open.client.token),
+        expected: { status: 403, reason: 'client-token', method: 'GET', route: '/api/clients/:clientRef/results' },
+      },
+      {
+        name: 'token on a platform-only route',
+        credential: open.therapist.token,
+        send: post(`${session}/close`, open.therapist.token),
+        expected: { status: 403, reason: 'token-on-platform-route', method: 'POST', route: '/api/sessions/:id/close' },
+      },
+      {
+        name: 'demo key beyond creating',
+        credential: demoKey,
+        send: get(session, demoKey),
+        expected: { status: 403, reason: 'demo-key-creates-only', method: 'GET', route: '/api/sessions/:id' },
+      },
     ];
   });
 
@@ -95,6 +156,11 @@ describe('refused API authentication is logged', () => {
     const before = log.lines().length;
     expect((await server.api(`/api/sessions/${open.sessionId}`)).status).toBe(200);
     expect((await server.api(`/api/sessions/${open.sessionId}`, { key: open.therapist.token })).status).toBe(200);
-    expect(log.lines().slice(before).filter((line) => line['event'] === 'api.auth.refused')).toEqual([]);
+    expect(
+      log
+        .lines()
+        .slice(before)
+        .filter((line) => line['event'] === 'api.auth.refused'),
+    ).toEqual([]);
   });
 });

@@ -66,7 +66,15 @@ export function callerOf(res: Response): Caller {
  * pattern (`/api/clients/:clientRef/results`), never the path, which may carry a clientRef.
  * `context` adds what is known of the caller: the key label (tenant), the token's session and role.
  */
-export function refuse(req: Request, res: Response, logger: Logger, status: 401 | 403, reason: RefusalReason, message: string, context: CallerContext = {}): void {
+export function refuse(
+  req: Request,
+  res: Response,
+  logger: Logger,
+  status: 401 | 403,
+  reason: RefusalReason,
+  message: string,
+  context: CallerContext = {},
+): void {
   const route = `${req.baseUrl}${typeof req.route?.path === 'string' ? req.route.path : ''}`;
   requestLog(res, logger).warn({ event: 'api.auth.refused', status, reason, method: req.method, route, ip: req.ip, ...context }, 'API request refused');
   sendError(res, status === 401 ? 'unauthorized' : 'forbidden', message);

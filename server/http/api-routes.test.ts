@@ -45,7 +45,13 @@ describe('platform API', () => {
     });
 
     it('refuses e-mail addresses, names and unknown fields with 422', async () => {
-      for (const body of [{ clientRef: 'jane@example.org' }, { clientRef: 'Jane Doe' }, {}, { clientRef: 'c1', extra: true }, { clientRef: 'c1', tokenTtlSeconds: 5 }]) {
+      for (const body of [
+        { clientRef: 'jane@example.org' },
+        { clientRef: 'Jane Doe' },
+        {},
+        { clientRef: 'c1', extra: true },
+        { clientRef: 'c1', tokenTtlSeconds: 5 },
+      ]) {
         const response = await server.api('/api/sessions', { method: 'POST', body: JSON.stringify(body) });
         expect(response.status, JSON.stringify(body)).toBe(422);
         const error = (await response.json()) as { error: { code: string; message: string } };
@@ -76,7 +82,10 @@ describe('platform API', () => {
       expect(await response.json()).toMatchObject({ id: created.sessionId, clientRef: 'c9', status: 'waiting', result: null });
       await server.startRating(created);
       const client = await server.join(created.client.token);
-      const ack = await client.emitWithAck('rating:submit', { submissionId: 'sub-read-01', marks: { relationship: 100, goals: 100, approach: 90, overall: 99 } });
+      const ack = await client.emitWithAck('rating:submit', {
+        submissionId: 'sub-read-01',
+        marks: { relationship: 100, goals: 100, approach: 90, overall: 99 },
+      });
       expect(ack.ok).toBe(true);
       response = await server.api(`/api/sessions/${created.sessionId}`);
       expect(await response.json()).toMatchObject({ status: 'submitted', result: { totalMm: 389, band: 'fair' } });
@@ -98,7 +107,7 @@ describe('platform API', () => {
   });
 
   describe('client results', () => {
-    it('lists a client\'s results oldest first, to the platform and to that client\'s therapist only', async () => {
+    it("lists a client's results oldest first, to the platform and to that client's therapist only", async () => {
       const totals: number[] = [];
       let lastTherapistToken = '';
       for (const [index, goals] of [50, 80, 100].entries()) {
@@ -106,7 +115,10 @@ describe('platform API', () => {
         lastTherapistToken = created.therapist.token;
         await server.startRating(created);
         const client = await server.join(created.client.token);
-        const ack = await client.emitWithAck('rating:submit', { submissionId: `sub-list-${index}0`, marks: { relationship: 100, goals, approach: 100, overall: 100 } });
+        const ack = await client.emitWithAck('rating:submit', {
+          submissionId: `sub-list-${index}0`,
+          marks: { relationship: 100, goals, approach: 100, overall: 100 },
+        });
         if (ack.ok) totals.push(ack.result.totalMm);
       }
       const other = await server.createSession('c12');

@@ -61,7 +61,7 @@ export function apiRoutes({ sessions, signer, relay, keys, logger, publicUrl }: 
   router.post('/sessions', authorize(auth, { createOnly: true }), async (req: Request, res: Response) => {
     const clientRef: unknown = req.body?.clientRef;
     if (typeof clientRef === 'string' && /@/.test(clientRef)) {
-      return sendError(res, 'invalidBody', 'clientRef: looks like an e-mail address; send the platform\'s pseudonymous id instead');
+      return sendError(res, 'invalidBody', "clientRef: looks like an e-mail address; send the platform's pseudonymous id instead");
     }
     const parsed = CreateSessionBodySchema.safeParse(req.body ?? {});
     if (!parsed.success) return sendError(res, 'invalidBody', describeZodError(parsed.error));
@@ -114,10 +114,12 @@ export function apiRoutes({ sessions, signer, relay, keys, logger, publicUrl }: 
     const clientRef = PseudonymousRefSchema.safeParse(req.params.clientRef);
     if (!clientRef.success) return sendError(res, 'notFound', 'no such client');
     if (caller.kind === 'token') {
-      if (caller.claims.role !== 'therapist') return refuse(req, res, logger, 403, 'client-token', 'this token may not read these results', callerContext(caller));
+      if (caller.claims.role !== 'therapist')
+        return refuse(req, res, logger, 403, 'client-token', 'this token may not read these results', callerContext(caller));
       // A therapist's token reads the history of its own session's client (for the trend).
       const session = await store.getSession(caller.claims.sid);
-      if (session?.clientRef !== clientRef.data) return refuse(req, res, logger, 403, 'other-client', 'this token may not read these results', callerContext(caller));
+      if (session?.clientRef !== clientRef.data)
+        return refuse(req, res, logger, 403, 'other-client', 'this token may not read these results', callerContext(caller));
     }
     const format = exportFormatOf(req.query['format']);
     if (!format) return sendError(res, 'badRequest', `format must be one of ${EXPORT_FORMATS.join(', ')}`);

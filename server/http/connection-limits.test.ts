@@ -8,7 +8,13 @@ import { startTestServer, TEST_API_KEY, TEST_TOKEN_SECRET, type TestServer } fro
 import { connectionLimits, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './connection-limits.ts';
 
 /** Deadlines short enough for a test; Node checks them every checkIntervalMs. */
-const SHORT: Partial<ConnectionLimits> = { headersTimeoutMs: 300, requestTimeoutMs: 400, keepAliveTimeoutMs: 200, checkIntervalMs: 50, socketJoinTimeoutMs: 300 };
+const SHORT: Partial<ConnectionLimits> = {
+  headersTimeoutMs: 300,
+  requestTimeoutMs: 400,
+  keepAliveTimeoutMs: 200,
+  checkIntervalMs: 50,
+  socketJoinTimeoutMs: 300,
+};
 /** Far beyond every short deadline plus a check interval, yet far below Node's own defaults (60 s, checked every 30 s). */
 const DEADLINE = 5_000;
 const TIMEOUT_ANSWER = /^HTTP\/1\.1 408 Request Timeout\r\n/;
@@ -125,7 +131,10 @@ describe('slow and idle connections', () => {
     await within(
       (async () => {
         while (status !== 200) {
-          status = await fetch(`${server?.url}/healthz`).then((response) => response.status, () => 0);
+          status = await fetch(`${server?.url}/healthz`).then(
+            (response) => response.status,
+            () => 0,
+          );
           if (status !== 200) await sleep(20);
         }
       })(),
@@ -161,7 +170,14 @@ describe('connection limit options', () => {
   });
 
   it('refuses values that are not positive whole numbers, or a header deadline past the request deadline', () => {
-    for (const bad of [{ headersTimeoutMs: 0 }, { requestTimeoutMs: -1 }, { checkIntervalMs: 0.5 }, { socketJoinTimeoutMs: Number.NaN }, { maxConnections: 0 }, { headersTimeoutMs: 20_000 }]) {
+    for (const bad of [
+      { headersTimeoutMs: 0 },
+      { requestTimeoutMs: -1 },
+      { checkIntervalMs: 0.5 },
+      { socketJoinTimeoutMs: Number.NaN },
+      { maxConnections: 0 },
+      { headersTimeoutMs: 20_000 },
+    ]) {
       expect(() => connectionLimits(bad), JSON.stringify(bad)).toThrow(RangeError);
     }
     expect(connectionLimits({ maxConnections: 10 }).maxConnections).toBe(10);

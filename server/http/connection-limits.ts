@@ -97,7 +97,10 @@ interface EngineConnection {
  * closing frame and then waits up to 30 s for the peer's before it lets the TCP connection go; a
  * peer that never answers would keep its file descriptor that long. This lets it go after a grace.
  */
-export function dropUnansweredCloses(engine: { prependListener(event: 'connection', listener: (connection: EngineConnection) => void): unknown }, graceMs = CLOSE_GRACE_MS): void {
+export function dropUnansweredCloses(
+  engine: { prependListener(event: 'connection', listener: (connection: EngineConnection) => void): unknown },
+  graceMs = CLOSE_GRACE_MS,
+): void {
   // Prepended: app.ts drops each connection's request (to save memory) in its own listener.
   engine.prependListener('connection', (connection) => {
     const tcp = connection.request?.socket;

@@ -73,7 +73,18 @@ describe('Host allow-list', () => {
 
   it('refuses Hosts that only look like an allowed one', async () => {
     const target = await start({ allowedHosts: ['127.0.0.1', PUBLIC] });
-    const hosts = [`${EVIL}@127.0.0.1`, `127.0.0.1@${EVIL}`, `${PUBLIC}.${EVIL}`, `${EVIL}/${PUBLIC}`, `x${PUBLIC}`, `127.0.0.1:80:80`, '127.0.0.1:65536', `[${PUBLIC}]`, `127.0.0.1 ${EVIL}`, '127.0.0.1.'.repeat(2)];
+    const hosts = [
+      `${EVIL}@127.0.0.1`,
+      `127.0.0.1@${EVIL}`,
+      `${PUBLIC}.${EVIL}`,
+      `${EVIL}/${PUBLIC}`,
+      `x${PUBLIC}`,
+      `127.0.0.1:80:80`,
+      '127.0.0.1:65536',
+      `[${PUBLIC}]`,
+      `127.0.0.1 ${EVIL}`,
+      '127.0.0.1.'.repeat(2),
+    ];
     for (const host of hosts) {
       const answer = await sendRaw(target.url, '/api/openapi.json', { headers: { host } });
       expect(refusal(answer), host).toEqual(MISDIRECTED);
@@ -92,7 +103,11 @@ describe('Host allow-list', () => {
   it('judges X-Forwarded-Host behind a trusted proxy, and ignores it otherwise', async () => {
     const trusted = await start({ allowedHosts: ['127.0.0.1', PUBLIC], trustProxy: true });
     const forwarded = (target: TestServer, value: string) =>
-      sendRaw(target.url, '/api/sessions', { method: 'POST', headers: { ...json, host: '127.0.0.1', 'x-forwarded-host': value }, body: '{"clientRef":"forwarded-1"}' });
+      sendRaw(target.url, '/api/sessions', {
+        method: 'POST',
+        headers: { ...json, host: '127.0.0.1', 'x-forwarded-host': value },
+        body: '{"clientRef":"forwarded-1"}',
+      });
     expect(refusal(await forwarded(trusted, EVIL))).toEqual(MISDIRECTED);
     expect(refusal(await forwarded(trusted, `${EVIL}, ${PUBLIC}`))).toEqual(MISDIRECTED);
     const viaProxy = await forwarded(trusted, PUBLIC);

@@ -21,7 +21,10 @@ export function metricsRoute(metrics: Metrics | undefined, token: string | undef
     const bearer = bearerOf(req);
     // Equal-length digests, compared in constant time: the answer's timing says nothing of the token.
     if (bearer === null || !timingSafeEqual(digest(bearer), expected)) {
-      requestLog(res, logger).warn({ event: 'metrics.refused', reason: bearer === null ? 'missing-credential' : 'wrong-token', ip: req.ip }, 'metrics scrape refused');
+      requestLog(res, logger).warn(
+        { event: 'metrics.refused', reason: bearer === null ? 'missing-credential' : 'wrong-token', ip: req.ip },
+        'metrics scrape refused',
+      );
       res.set('www-authenticate', 'Bearer realm="metrics"');
       return sendError(res, 'unauthorized', 'send the metrics token as "Authorization: Bearer <token>"');
     }

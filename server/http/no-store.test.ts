@@ -52,11 +52,20 @@ describe('Cache-Control: no-store on every /api response', () => {
       { operation: 'POST /api/sessions/{id}/close', status: 404, send: () => api('/api/sessions/no-such-session/close', { method: 'POST' }) },
       { operation: 'GET /api/clients/{clientRef}/results', status: 200, send: () => api('/api/clients/cache-client/results') },
       { operation: 'GET /api/clients/{clientRef}/results', status: 200, send: () => api('/api/clients/cache-client/results?format=csv') },
-      { operation: 'GET /api/clients/{clientRef}/results', status: 200, send: () => api('/api/clients/cache-client/results?format=fhir', { key: session.therapist.token }) },
+      {
+        operation: 'GET /api/clients/{clientRef}/results',
+        status: 200,
+        send: () => api('/api/clients/cache-client/results?format=fhir', { key: session.therapist.token }),
+      },
       { operation: 'GET /api/clients/{clientRef}/results', status: 400, send: () => api('/api/clients/cache-client/results?format=xml') },
       { operation: 'GET /api/clients/{clientRef}/results', status: 404, send: () => api('/api/clients/not%20a%20ref/results') },
       { operation: 'no such endpoint', status: 404, send: () => api('/api/no-such-endpoint') },
-      { operation: 'preflight', status: 204, send: () => api('/api/sessions', { method: 'OPTIONS', key: null, headers: { origin: 'https://platform.example', 'access-control-request-method': 'POST' } }) },
+      {
+        operation: 'preflight',
+        status: 204,
+        send: () =>
+          api('/api/sessions', { method: 'OPTIONS', key: null, headers: { origin: 'https://platform.example', 'access-control-request-method': 'POST' } }),
+      },
       { operation: 'refused origin', status: 403, send: () => api(`/api/sessions/${sessionId}`, { headers: { origin: 'https://evil.example' } }) },
       {
         operation: 'rate limit',

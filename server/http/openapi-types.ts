@@ -49,7 +49,9 @@ export interface OpenApiDocument {
   readonly paths: Readonly<Record<string, PathItemObject>>;
   readonly webhooks: Readonly<Record<string, PathItemObject>>;
   readonly components: {
-    readonly securitySchemes: Readonly<Record<string, { readonly type: 'http'; readonly scheme: 'bearer'; readonly bearerFormat: string; readonly description: string }>>;
+    readonly securitySchemes: Readonly<
+      Record<string, { readonly type: 'http'; readonly scheme: 'bearer'; readonly bearerFormat: string; readonly description: string }>
+    >;
     readonly schemas: Readonly<Record<string, SchemaObject>>;
   };
 }

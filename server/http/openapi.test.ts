@@ -67,7 +67,11 @@ describe('OpenAPI document', () => {
     expect(Object.keys(results?.responses['200']?.content ?? {}).sort()).toEqual(['application/fhir+json', 'application/json', 'text/csv']);
     expect(results?.parameters?.find((parameter) => parameter.name === 'format')?.schema).toMatchObject({ enum: ['json', 'csv', 'fhir'] });
     expect(Object.keys(doc.webhooks)).toEqual(['result.stored']);
-    expect(doc.webhooks['result.stored']?.post?.parameters?.map((parameter) => parameter.name).sort()).toEqual(['webhook-id', 'webhook-signature', 'webhook-timestamp']);
+    expect(doc.webhooks['result.stored']?.post?.parameters?.map((parameter) => parameter.name).sort()).toEqual([
+      'webhook-id',
+      'webhook-signature',
+      'webhook-timestamp',
+    ]);
   });
 
   it('documents every route the app registers (walks app.router.stack, including the /api router)', () => {

@@ -13,7 +13,16 @@ import { resultsToCsv } from '../exports/csv.ts';
 import { resultsToFhirBundle, srsQuestionnaire } from '../exports/fhir.ts';
 import { WEBHOOK_HEADERS, type WebhookBody } from '../webhooks/webhook-dispatcher.ts';
 import { HTTP_ERRORS, type HttpErrorKind } from './errors.ts';
-import type { SchemaObject, RefObject, MediaTypeObject, ResponseObject, ParameterObject, SecurityRequirement, OperationObject, OpenApiDocument } from './openapi-types.ts';
+import type {
+  SchemaObject,
+  RefObject,
+  MediaTypeObject,
+  ResponseObject,
+  ParameterObject,
+  SecurityRequirement,
+  OperationObject,
+  OpenApiDocument,
+} from './openapi-types.ts';
 
 export type { OpenApiDocument } from './openapi-types.ts';
 
@@ -39,7 +48,10 @@ const PLATFORM_OR_THERAPIST: readonly SecurityRequirement[] = [{ apiKey: [] }, {
 /** Example request bodies of POST /api/sessions; each one passes CreateSessionBodySchema. */
 export const CREATE_SESSION_EXAMPLES = {
   minimal: { summary: 'Only the client', value: { clientRef: 'client-8f14e45f' } },
-  full: { summary: 'With the therapist and a token lifetime of 2 hours', value: { clientRef: 'client-8f14e45f', therapistRef: 'th-17', instrument: 'srs', tokenTtlSeconds: 7200 } },
+  full: {
+    summary: 'With the therapist and a token lifetime of 2 hours',
+    value: { clientRef: 'client-8f14e45f', therapistRef: 'th-17', instrument: 'srs', tokenTtlSeconds: 7200 },
+  },
 } as const satisfies Record<string, { summary: string; value: CreateSessionBody }>;
 
 const EXAMPLE_SESSION_ID = '3b0c1a7e-5d2f-4c8e-9a61-2f7d0e4b9c15';
@@ -75,12 +87,23 @@ function error(kind: HttpErrorKind, description: string, message: string): Respo
     content: { 'application/json': { schema: ref('Error'), example: { error: { code: HTTP_ERRORS[kind].code, message } } } },
   };
 }
-const unauthorized = error('unauthorized', 'No `Authorization: Bearer …` header, or an unknown key or invalid/expired token.', 'the API key or token is not valid');
+const unauthorized = error(
+  'unauthorized',
+  'No `Authorization: Bearer …` header, or an unknown key or invalid/expired token.',
+  'the API key or token is not valid',
+);
 const internal = error('internal', 'The server failed; the message never carries details.', 'the server could not complete this request');
 const malformedJson = error('badRequest', 'The body is not valid JSON (only when sent as `application/json`).', 'the body is not valid JSON');
 const tooLarge = error('payloadTooLarge', 'The body is larger than 16 kB.', 'the body is too large');
 const json = (schema: SchemaObject | RefObject, example: unknown): Readonly<Record<string, MediaTypeObject>> => ({ 'application/json': { schema, example } });
-const sessionIdParameter: ParameterObject = { name: 'id', in: 'path', required: true, description: 'The `sessionId` returned by POST /api/sessions.', schema: { type: 'string' }, example: EXAMPLE_SESSION_ID };
+const sessionIdParameter: ParameterObject = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  description: 'The `sessionId` returned by POST /api/sessions.',
+  schema: { type: 'string' },
+  example: EXAMPLE_SESSION_ID,
+};
 const htmlPage = (role: string, element: string): OperationObject => ({
   operationId: `${role}Page`,
   summary: `The ${role}'s ready-made page`,
@@ -99,23 +122,26 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
       title: 'srs-live platform API',
       version: '1',
       description:
-        'Create live Session Rating Scale sessions, read their scored results and export a client\'s history as JSON, CSV or FHIR R4. ' +
+        "Create live Session Rating Scale sessions, read their scored results and export a client's history as JSON, CSV or FHIR R4. " +
         'Errors are always JSON: `{"error": {"code", "message"}}`. Marks are integer millimetres (0–100 per item, 0–400 total). ' +
-        '`clientRef` is the platform\'s pseudonymous id: no names, no e-mail, no PHI. Unknown paths under /api answer 404 NOT_FOUND. ' +
-        'Each API key\'s label is a tenant: a key reaches only the sessions and clients of its own tenant, and another tenant\'s answer 404 as if they did not exist. ' +
+        "`clientRef` is the platform's pseudonymous id: no names, no e-mail, no PHI. Unknown paths under /api answer 404 NOT_FOUND. " +
+        "Each API key's label is a tenant: a key reaches only the sessions and clients of its own tenant, and another tenant's answer 404 as if they did not exist. " +
         'Every /api response carries `Cache-Control: no-store`.',
     },
     servers: [{ url: base }],
     tags: [
       { name: 'sessions', description: 'Rating sessions and their join tokens.' },
-      { name: 'results', description: 'A client\'s stored results and exports.' },
+      { name: 'results', description: "A client's stored results and exports." },
       { name: 'meta', description: 'Health, this document and the FHIR Questionnaire.' },
       { name: 'pages', description: 'The widget bundle and the ready-made pages that embed it.' },
     ],
     paths: {
       '/api/openapi.json': {
         get: {
-          operationId: 'getOpenApi', summary: 'This document', tags: ['meta'], security: PUBLIC,
+          operationId: 'getOpenApi',
+          summary: 'This document',
+          tags: ['meta'],
+          security: PUBLIC,
           responses: { '200': { description: 'The OpenAPI 3.1 document.', content: { 'application/json': { schema: { type: 'object' } } } } },
         },
       },
@@ -123,7 +149,8 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
         post: {
           operationId: 'createSession',
           summary: 'Create a session',
-          description: 'Creates a session in the tenant of the key (its label) and signs one join token per role. Each `url` opens a ready page; its token travels in the fragment. Embed the widget with the `token` instead if you render your own page. The demo page\'s own key may call this endpoint only.',
+          description:
+            "Creates a session in the tenant of the key (its label) and signs one join token per role. Each `url` opens a ready page; its token travels in the fragment. Embed the widget with the `token` instead if you render your own page. The demo page's own key may call this endpoint only.",
           tags: ['sessions'],
           security: PLATFORM_ONLY,
           requestBody: { required: true, content: { 'application/json': { schema: ref('CreateSessionBody'), examples: CREATE_SESSION_EXAMPLES } } },
@@ -140,7 +167,11 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
             '401': unauthorized,
             '403': error('forbidden', 'Called with a join token: only a platform API key may create sessions.', 'this endpoint needs a platform API key'),
             '413': tooLarge,
-            '422': error('invalidBody', 'The body does not match CreateSessionBody (e.g. an e-mail address as clientRef, an unknown field, a token lifetime out of range).', "clientRef: looks like an e-mail address; send the platform's pseudonymous id instead"),
+            '422': error(
+              'invalidBody',
+              'The body does not match CreateSessionBody (e.g. an e-mail address as clientRef, an unknown field, a token lifetime out of range).',
+              "clientRef: looks like an e-mail address; send the platform's pseudonymous id instead",
+            ),
             '500': internal,
           },
         },
@@ -149,15 +180,16 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
         get: {
           operationId: 'getSession',
           summary: 'Read a session and, once submitted, its result',
-          description: 'A platform API key reads the sessions of its tenant; a therapist join token reads only its own session. Another tenant\'s session answers 404, as one that does not exist. Every read is audited.',
+          description:
+            "A platform API key reads the sessions of its tenant; a therapist join token reads only its own session. Another tenant's session answers 404, as one that does not exist. Every read is audited.",
           tags: ['sessions'],
           security: PLATFORM_OR_THERAPIST,
           parameters: [sessionIdParameter],
           responses: {
             '200': { description: 'The session.', content: json(ref('Session'), EXAMPLE_SESSION) },
             '401': unauthorized,
-            '403': error('forbidden', 'A client token, a therapist token of another session, or the demo page\'s key.', 'this token may not read this session'),
-            '404': error('notFound', 'No such session in the key\'s tenant.', 'no such session'),
+            '403': error('forbidden', "A client token, a therapist token of another session, or the demo page's key.", 'this token may not read this session'),
+            '404': error('notFound', "No such session in the key's tenant.", 'no such session'),
             '500': internal,
           },
         },
@@ -166,16 +198,20 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
         post: {
           operationId: 'closeSession',
           summary: 'Close a session',
-          description: 'Sets the status to `closed`, disconnects the session\'s live sockets and makes its join tokens unusable for joining. No body is needed. A stored result is kept and returned. Another tenant\'s session answers 404.',
+          description:
+            "Sets the status to `closed`, disconnects the session's live sockets and makes its join tokens unusable for joining. No body is needed. A stored result is kept and returned. Another tenant's session answers 404.",
           tags: ['sessions'],
           security: PLATFORM_ONLY,
           parameters: [sessionIdParameter],
           responses: {
-            '200': { description: 'The closed session.', content: json(ref('Session'), { ...EXAMPLE_SESSION, status: 'closed', closedAt: '2025-03-04T16:00:00.000Z' }) },
+            '200': {
+              description: 'The closed session.',
+              content: json(ref('Session'), { ...EXAMPLE_SESSION, status: 'closed', closedAt: '2025-03-04T16:00:00.000Z' }),
+            },
             '400': malformedJson,
             '401': unauthorized,
-            '403': error('forbidden', 'Called with a join token or the demo page\'s key.', 'this endpoint needs a platform API key'),
-            '404': error('notFound', 'No such session in the key\'s tenant.', 'no such session'),
+            '403': error('forbidden', "Called with a join token or the demo page's key.", 'this endpoint needs a platform API key'),
+            '404': error('notFound', "No such session in the key's tenant.", 'no such session'),
             '413': tooLarge,
             '500': internal,
           },
@@ -184,16 +220,29 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
       '/api/clients/{clientRef}/results': {
         get: {
           operationId: 'listClientResults',
-          summary: 'A client\'s results, oldest first (JSON, CSV or FHIR)',
+          summary: "A client's results, oldest first (JSON, CSV or FHIR)",
           description:
             'A platform API key reads the clients of its tenant: a clientRef is a client of the tenant once the tenant created a session for it, and the same clientRef under two tenants is two clients. ' +
-            'A therapist join token reads the client of its own session, within that session\'s tenant (for the trend). A client of the tenant without results answers 200 with none; a clientRef the tenant never had answers 404, whoever else has it. ' +
+            "A therapist join token reads the client of its own session, within that session's tenant (for the trend). A client of the tenant without results answers 200 with none; a clientRef the tenant never had answers 404, whoever else has it. " +
             'Every read and export is audited. Responses carry `cache-control: no-store`.',
           tags: ['results'],
           security: PLATFORM_OR_THERAPIST,
           parameters: [
-            { name: 'clientRef', in: 'path', required: true, description: 'The platform\'s pseudonymous client id.', schema: fromZod(CreateSessionBodySchema.shape.clientRef, 'input'), example: EXAMPLE_CLIENT_REF },
-            { name: 'format', in: 'query', required: false, description: '`json` (default), `csv` (RFC 4180, cm with one decimal) or `fhir` (an R4 Bundle of QuestionnaireResponses).', schema: { type: 'string', enum: ['json', 'csv', 'fhir'], default: 'json' } },
+            {
+              name: 'clientRef',
+              in: 'path',
+              required: true,
+              description: "The platform's pseudonymous client id.",
+              schema: fromZod(CreateSessionBodySchema.shape.clientRef, 'input'),
+              example: EXAMPLE_CLIENT_REF,
+            },
+            {
+              name: 'format',
+              in: 'query',
+              required: false,
+              description: '`json` (default), `csv` (RFC 4180, cm with one decimal) or `fhir` (an R4 Bundle of QuestionnaireResponses).',
+              schema: { type: 'string', enum: ['json', 'csv', 'fhir'], default: 'json' },
+            },
           ],
           responses: {
             '200': {
@@ -204,21 +253,33 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
               },
               content: {
                 'application/json': { schema: ref('ClientResults'), example: { clientRef: EXAMPLE_CLIENT_REF, results: [EXAMPLE_RESULT] } },
-                'text/csv': { schema: { type: 'string', description: `Header \`date,session,${SRS_ITEM_IDS.join(',')},total,band,entered_by\`, CRLF line ends.` }, example: resultsToCsv([EXAMPLE_RESULT]) },
+                'text/csv': {
+                  schema: { type: 'string', description: `Header \`date,session,${SRS_ITEM_IDS.join(',')},total,band,entered_by\`, CRLF line ends.` },
+                  example: resultsToCsv([EXAMPLE_RESULT]),
+                },
                 'application/fhir+json': { schema: ref('FhirBundle'), example: resultsToFhirBundle([EXAMPLE_RESULT], exampleContext) },
               },
             },
             '400': error('badRequest', '`format` is not json, csv or fhir.', 'format must be one of json, csv, fhir'),
             '401': unauthorized,
-            '403': error('forbidden', 'A client token, a therapist token of another client\'s session, or the demo page\'s key.', 'this token may not read these results'),
-            '404': error('notFound', '`clientRef` is not a valid pseudonymous id, or not a client of the key\'s tenant.', 'no such client'),
+            '403': error(
+              'forbidden',
+              "A client token, a therapist token of another client's session, or the demo page's key.",
+              'this token may not read these results',
+            ),
+            '404': error('notFound', "`clientRef` is not a valid pseudonymous id, or not a client of the key's tenant.", 'no such client'),
             '500': internal,
           },
         },
       },
       '/healthz': {
         get: {
-          operationId: 'health', summary: 'Health check', description: '200 when the server can serve and its store has just committed a write (a row of its own); 503 when the write fails (a full disk, a read-only database), even if the store can still be read.', tags: ['meta'], security: PUBLIC,
+          operationId: 'health',
+          summary: 'Health check',
+          description:
+            '200 when the server can serve and its store has just committed a write (a row of its own); 503 when the write fails (a full disk, a read-only database), even if the store can still be read.',
+          tags: ['meta'],
+          security: PUBLIC,
           responses: {
             '200': { description: 'Healthy.', content: json({ type: 'object', properties: { ok: { const: true } }, required: ['ok'] }, { ok: true }) },
             '503': error('unavailable', 'The store cannot write.', 'the store cannot write'),
@@ -227,9 +288,22 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
       },
       '/metrics': {
         get: {
-          operationId: 'metrics', summary: 'Prometheus metrics', description: 'This node\'s metrics in the Prometheus text exposition format (sockets by role, live sessions, marks relayed, submissions stored, submit and store latency, webhook deliveries, rate-limit refusals, event-loop lag and the process\'s own). Off unless SRS_METRICS_TOKEN is set; like /healthz it answers whatever host is named, so Prometheus can scrape each node by its address. See docs/deploy.md.', tags: ['meta'], security: [{ metricsToken: [] }],
+          operationId: 'metrics',
+          summary: 'Prometheus metrics',
+          description:
+            "This node's metrics in the Prometheus text exposition format (sockets by role, live sessions, marks relayed, submissions stored, submit and store latency, webhook deliveries, rate-limit refusals, event-loop lag and the process's own). Off unless SRS_METRICS_TOKEN is set; like /healthz it answers whatever host is named, so Prometheus can scrape each node by its address. See docs/deploy.md.",
+          tags: ['meta'],
+          security: [{ metricsToken: [] }],
           responses: {
-            '200': { description: 'The metrics.', content: { 'text/plain; version=0.0.4': { schema: { type: 'string' }, example: '# TYPE srs_submissions_stored_total counter\nsrs_submissions_stored_total 42\n' } } },
+            '200': {
+              description: 'The metrics.',
+              content: {
+                'text/plain; version=0.0.4': {
+                  schema: { type: 'string' },
+                  example: '# TYPE srs_submissions_stored_total counter\nsrs_submissions_stored_total 42\n',
+                },
+              },
+            },
             '401': error('unauthorized', 'No bearer token, or not the metrics token.', 'send the metrics token as "Authorization: Bearer <token>"'),
             '404': error('notFound', 'Metrics are off (no SRS_METRICS_TOKEN).', 'no such page'),
           },
@@ -237,14 +311,31 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
       },
       '/fhir/Questionnaire/srs': {
         get: {
-          operationId: 'getQuestionnaire', summary: 'The SRS as a FHIR R4 Questionnaire', description: 'The canonical `questionnaire` of every exported QuestionnaireResponse.', tags: ['meta'], security: PUBLIC,
-          responses: { '200': { description: 'The Questionnaire.', content: { 'application/fhir+json': { schema: ref('FhirQuestionnaire'), example: srsQuestionnaire(base) } } } },
+          operationId: 'getQuestionnaire',
+          summary: 'The SRS as a FHIR R4 Questionnaire',
+          description: 'The canonical `questionnaire` of every exported QuestionnaireResponse.',
+          tags: ['meta'],
+          security: PUBLIC,
+          responses: {
+            '200': {
+              description: 'The Questionnaire.',
+              content: { 'application/fhir+json': { schema: ref('FhirQuestionnaire'), example: srsQuestionnaire(base) } },
+            },
+          },
         },
       },
       '/widget/srs-widget.js': {
         get: {
-          operationId: 'getWidget', summary: 'The widget bundle', description: 'Load with `<script type="module" src="…/widget/srs-widget.js">`; it defines `<srs-rating>` and `<srs-therapist>`. Served with CORS (`access-control-allow-origin: *`).', tags: ['pages'], security: PUBLIC,
-          responses: { '200': { description: 'An ES module.', content: { 'text/javascript': { schema: { type: 'string' } } } }, '404': error('notFound', 'The bundle has not been built (`npm run build`).', 'no such page') },
+          operationId: 'getWidget',
+          summary: 'The widget bundle',
+          description:
+            'Load with `<script type="module" src="…/widget/srs-widget.js">`; it defines `<srs-rating>` and `<srs-therapist>`. Served with CORS (`access-control-allow-origin: *`).',
+          tags: ['pages'],
+          security: PUBLIC,
+          responses: {
+            '200': { description: 'An ES module.', content: { 'text/javascript': { schema: { type: 'string' } } } },
+            '404': error('notFound', 'The bundle has not been built (`npm run build`).', 'no such page'),
+          },
         },
       },
       '/client': { get: htmlPage('client', 'srs-rating') },
@@ -262,9 +353,27 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
           tags: ['results'],
           security: PUBLIC,
           parameters: [
-            { name: WEBHOOK_HEADERS.id, in: 'header', required: true, description: 'The result\'s submissionId: the same on every retry, so a receiver can drop repeats.', schema: { type: 'string' } },
-            { name: WEBHOOK_HEADERS.timestamp, in: 'header', required: true, description: 'Seconds since the epoch when this attempt was signed.', schema: { type: 'string', pattern: '^[0-9]{1,12}$' } },
-            { name: WEBHOOK_HEADERS.signature, in: 'header', required: true, description: '`v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`.', schema: { type: 'string', pattern: '^v1,[A-Za-z0-9+/]{43}=$' } },
+            {
+              name: WEBHOOK_HEADERS.id,
+              in: 'header',
+              required: true,
+              description: "The result's submissionId: the same on every retry, so a receiver can drop repeats.",
+              schema: { type: 'string' },
+            },
+            {
+              name: WEBHOOK_HEADERS.timestamp,
+              in: 'header',
+              required: true,
+              description: 'Seconds since the epoch when this attempt was signed.',
+              schema: { type: 'string', pattern: '^[0-9]{1,12}$' },
+            },
+            {
+              name: WEBHOOK_HEADERS.signature,
+              in: 'header',
+              required: true,
+              description: '`v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">`.',
+              schema: { type: 'string', pattern: '^v1,[A-Za-z0-9+/]{43}=$' },
+            },
           ],
           requestBody: { required: true, content: json(ref('WebhookBody'), { event: 'result.stored', result: EXAMPLE_RESULT } satisfies WebhookBody) },
           responses: { '2XX': { description: 'Accepted; anything else (or no answer) is retried.' } },
@@ -277,10 +386,22 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'API key',
-          description: 'A platform API key (SRS_API_KEY / SRS_API_KEYS, or the development key printed at start-up). Its label is its tenant: it reaches that tenant\'s sessions and clients only. The demo page\'s own key only creates sessions, in the tenant `demo`.',
+          description:
+            "A platform API key (SRS_API_KEY / SRS_API_KEYS, or the development key printed at start-up). Its label is its tenant: it reaches that tenant's sessions and clients only. The demo page's own key only creates sessions, in the tenant `demo`.",
         },
-        therapistToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The therapist join token of a session (from POST /api/sessions). Reads only that session and that client\'s results. Client tokens cannot read the API.' },
-        metricsToken: { type: 'http', scheme: 'bearer', bearerFormat: 'SRS_METRICS_TOKEN', description: 'The scrape token of GET /metrics (SRS_METRICS_TOKEN); it opens nothing else.' },
+        therapistToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            "The therapist join token of a session (from POST /api/sessions). Reads only that session and that client's results. Client tokens cannot read the API.",
+        },
+        metricsToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'SRS_METRICS_TOKEN',
+          description: 'The scrape token of GET /metrics (SRS_METRICS_TOKEN); it opens nothing else.',
+        },
       },
       schemas: {
         Error: {
@@ -302,7 +423,10 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
         },
         JoinLink: {
           type: 'object',
-          properties: { token: { type: 'string', description: 'Signed join token (JWT) for the widget\'s `token` attribute.' }, url: { type: 'string', format: 'uri', description: 'A ready page; the token is in the `#token=` fragment.' } },
+          properties: {
+            token: { type: 'string', description: "Signed join token (JWT) for the widget's `token` attribute." },
+            url: { type: 'string', format: 'uri', description: 'A ready page; the token is in the `#token=` fragment.' },
+          },
           required: ['token', 'url'],
         },
         Session: {
@@ -316,7 +440,7 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
             visibility: {
               type: 'string',
               enum: [...VISIBILITY_MODES],
-              description: 'The client\'s choice: `live` (marks shown as they are made) or `on-submit` (shown only with the result).',
+              description: "The client's choice: `live` (marks shown as they are made) or `on-submit` (shown only with the result).",
             },
             createdAt: isoDateTime,
             closedAt: { type: ['string', 'null'], format: 'date-time' },
@@ -337,7 +461,17 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
             resourceType: { const: 'Bundle' },
             type: { const: 'collection' },
             timestamp: isoDateTime,
-            entry: { type: 'array', items: { type: 'object', properties: { fullUrl: { type: 'string', format: 'uri' }, resource: { type: 'object', properties: { resourceType: { const: 'QuestionnaireResponse' } } } }, required: ['fullUrl', 'resource'] } },
+            entry: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  fullUrl: { type: 'string', format: 'uri' },
+                  resource: { type: 'object', properties: { resourceType: { const: 'QuestionnaireResponse' } } },
+                },
+                required: ['fullUrl', 'resource'],
+              },
+            },
           },
           required: ['resourceType', 'type', 'timestamp', 'entry'],
         },

@@ -41,7 +41,14 @@ export function requestContext(logger: Logger, metrics?: Metrics): RequestHandle
       const status = res.statusCode;
       if (status === 429 && req.originalUrl.startsWith('/api/')) metrics?.rateLimited('http_api');
       const route = typeof req.route?.path === 'string' ? `${req.baseUrl}${req.route.path}` : undefined;
-      const line = { event: 'http.request', method: req.method, route, status, durationMs: Math.round(performance.now() - started), ...(aborted ? { aborted } : {}) };
+      const line = {
+        event: 'http.request',
+        method: req.method,
+        route,
+        status,
+        durationMs: Math.round(performance.now() - started),
+        ...(aborted ? { aborted } : {}),
+      };
       if (status >= 500) log.warn(line, 'request answered with an error');
       else if (PROBES.has(req.path)) log.debug(line, 'request');
       else log.info(line, 'request');
@@ -62,7 +69,10 @@ export function refusedHandshakesLogged(allowRequest: AllowRequest, logger: Logg
   return (req, callback) =>
     allowRequest(req, (error, success) => {
       if (!success) {
-        logger.warn({ event: 'ws.handshake-refused', reason: error ?? 'refused', origin: req.headers.origin, address: req.socket.remoteAddress }, 'WebSocket handshake refused');
+        logger.warn(
+          { event: 'ws.handshake-refused', reason: error ?? 'refused', origin: req.headers.origin, address: req.socket.remoteAddress },
+          'WebSocket handshake refused',
+        );
       }
       callback(error, success);
     });

@@ -113,7 +113,7 @@ describe('coalescing of live marks', () => {
     ]);
   });
 
-  it('sends the first move of a burst at once and the burst\'s last value at the frame\'s end', async () => {
+  it("sends the first move of a burst at once and the burst's last value at the frame's end", async () => {
     // Three moves in one tick: the first is not held back, the middle one is superseded.
     client.emit('mark:move', { item: 'overall', mm: 10 });
     client.emit('mark:move', { item: 'overall', mm: 11 });

@@ -79,7 +79,7 @@ describe('live relay', () => {
       expect(relayed).toEqual([{ item: 'goals', mm: 3 }]);
     });
 
-    it('does not let the therapist move the client\'s marks', async () => {
+    it("does not let the therapist move the client's marks", async () => {
       const refused = nextEvent(therapist, 'srs:error');
       therapist.emit('mark:move', { item: 'goals', mm: 10 });
       expect((await refused).code).toBe(ERROR_CODES.forbidden);
@@ -87,7 +87,7 @@ describe('live relay', () => {
   });
 
   describe('submission', () => {
-    it('acknowledges with the server\'s own score and tells the therapist', async () => {
+    it("acknowledges with the server's own score and tells the therapist", async () => {
       const broadcast = nextEvent(therapist, 'rating:submitted');
       const ack = await submit(client, { submissionId: 'sub-0000001', marks: MARKS });
       expect(ack.ok).toBe(true);

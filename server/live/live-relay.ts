@@ -62,7 +62,10 @@ export function attachLiveRelay(io: SrsServer, sessions: SessionService, signer:
 
   // Only `/srs` speaks the protocol; a socket anywhere else would hold a connection for nothing.
   io.of('/').use((socket, next) => {
-    logger.warn({ event: 'socket.refused', code: ERROR_CODES.notFound, socketId: socket.id, address: socket.handshake.address, namespace: '/' }, 'connection refused: not the /srs namespace');
+    logger.warn(
+      { event: 'socket.refused', code: ERROR_CODES.notFound, socketId: socket.id, address: socket.handshake.address, namespace: '/' },
+      'connection refused: not the /srs namespace',
+    );
     next(handshakeError(ERROR_CODES.notFound, `connect to the ${NAMESPACE} namespace`));
   });
 

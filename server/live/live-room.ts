@@ -106,7 +106,15 @@ export class LiveRoom {
   readonly #services: RoomServices;
 
   constructor(
-    record: { sessionId: string; tenant: string; clientRef: string; instrument: SessionState['instrument']; status: SessionStatus; visibility: Visibility; result: Result | null },
+    record: {
+      sessionId: string;
+      tenant: string;
+      clientRef: string;
+      instrument: SessionState['instrument'];
+      status: SessionStatus;
+      visibility: Visibility;
+      result: Result | null;
+    },
     services: RoomServices,
   ) {
     this.sessionId = record.sessionId;

@@ -1,6 +1,15 @@
 /** A store that keeps everything in memory: for tests that do not need durability. */
 import type { Result, SessionStatus, Visibility } from '../../shared/protocol.ts';
-import { AlreadySubmittedError, type AuditEntry, type AuditFilter, type PendingWebhook, type NewSession, type SavedResult, type SessionRecord, type Store } from './store.ts';
+import {
+  AlreadySubmittedError,
+  type AuditEntry,
+  type AuditFilter,
+  type PendingWebhook,
+  type NewSession,
+  type SavedResult,
+  type SessionRecord,
+  type Store,
+} from './store.ts';
 
 export class MemoryStore implements Store {
   readonly #sessions = new Map<string, SessionRecord>();

@@ -27,7 +27,12 @@ type OldSession = readonly [id: string, clientRef: string];
 type OldAudit = readonly [actor: string, action: string, sessionId: string | null, clientRef: string | null];
 
 /** Writes rows exactly as the previous release did, with its column lists. */
-async function writeAsPreviousRelease(db: Kysely<Database>, sessions: readonly OldSession[], results: readonly Result[], audit: readonly OldAudit[]): Promise<void> {
+async function writeAsPreviousRelease(
+  db: Kysely<Database>,
+  sessions: readonly OldSession[],
+  results: readonly Result[],
+  audit: readonly OldAudit[],
+): Promise<void> {
   for (const [id, clientRef] of sessions) {
     await sql`insert into sessions (id, client_ref, therapist_ref, instrument, status, created_at, closed_at, visibility)
       values (${id}, ${clientRef}, ${null}, 'srs', 'submitted', ${at(0)}, ${null}, 'live')`.execute(db);
@@ -62,7 +67,12 @@ export function describeTenantMigration(name: string, makeDatabase: () => Promis
         const ofB = makeResult('s-b1', 'sub-b1', at(20), { goals: 22 });
         await writeAsPreviousRelease(
           db,
-          [['s-a1', 'shared-1'], ['s-b1', 'shared-1'], ['s-a2', 'only-a'], ['s-orphan', 'shared-1']],
+          [
+            ['s-a1', 'shared-1'],
+            ['s-b1', 'shared-1'],
+            ['s-a2', 'only-a'],
+            ['s-orphan', 'shared-1'],
+          ],
           [ofA, ofB],
           [
             ['system', 'startup', null, null],
@@ -76,7 +86,12 @@ export function describeTenantMigration(name: string, makeDatabase: () => Promis
             // s-orphan has no session.create: the process died between the two writes.
           ],
         );
-        const before = { sessions: await count(db, 'sessions'), results: await count(db, 'results'), audit: await count(db, 'audit'), outbox: await count(db, 'webhook_outbox') };
+        const before = {
+          sessions: await count(db, 'sessions'),
+          results: await count(db, 'results'),
+          audit: await count(db, 'audit'),
+          outbox: await count(db, 'webhook_outbox'),
+        };
 
         await migrateToLatest(db, options);
         const store = new SqlStore(db);
@@ -106,7 +121,15 @@ export function describeTenantMigration(name: string, makeDatabase: () => Promis
 
         await expect(sql`select key_hash from api_keys`.execute(db)).rejects.toThrow();
         await expect(store.checkHealth()).resolves.toBeUndefined();
-        await store.createSession({ id: 's-new', tenant: 'clinic-b', clientRef: 'shared-1', therapistRef: null, instrument: 'srs', status: 'waiting', createdAt: at(30) });
+        await store.createSession({
+          id: 's-new',
+          tenant: 'clinic-b',
+          clientRef: 'shared-1',
+          therapistRef: null,
+          instrument: 'srs',
+          status: 'waiting',
+          createdAt: at(30),
+        });
         expect((await store.getSession('s-new'))?.tenant).toBe('clinic-b');
       } finally {
         await cleanup();
@@ -120,11 +143,24 @@ export function describeTenantMigration(name: string, makeDatabase: () => Promis
         await migrateUpTo(db, PREVIOUS_RELEASE, options);
         const first = makeResult('s-1', 'sub-1', at(10));
         const orphan = makeResult('s-orphan', 'sub-orphan', at(20), { goals: 5 });
-        await writeAsPreviousRelease(db, [['s-1', 'client-7f3a'], ['s-orphan', 'client-7f3a']], [first, orphan], [['api:default', 'session.create', 's-1', 'client-7f3a']]);
+        await writeAsPreviousRelease(
+          db,
+          [
+            ['s-1', 'client-7f3a'],
+            ['s-orphan', 'client-7f3a'],
+          ],
+          [first, orphan],
+          [['api:default', 'session.create', 's-1', 'client-7f3a']],
+        );
         await migrateToLatest(db, options);
 
         const key = 'the-only-key-0123456789abcdef';
-        const srs = await createApp({ store: new SqlStore(db), tokenSecret: 'migration-test-secret-0123456789abcdef', apiKeys: [{ label: 'default', key }], logger: silentLogger() });
+        const srs = await createApp({
+          store: new SqlStore(db),
+          tokenSecret: 'migration-test-secret-0123456789abcdef',
+          apiKeys: [{ label: 'default', key }],
+          logger: silentLogger(),
+        });
         try {
           const { port } = await srs.listen(0, '127.0.0.1');
           const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${key}` } });

@@ -57,9 +57,7 @@ function initial(dialect: SqlDialectName): Migration {
 
       await db.schema
         .createTable('audit')
-        .addColumn('id', 'integer', (col) =>
-          dialect === 'sqlite' ? col.primaryKey().autoIncrement() : col.primaryKey().generatedAlwaysAsIdentity(),
-        )
+        .addColumn('id', 'integer', (col) => (dialect === 'sqlite' ? col.primaryKey().autoIncrement() : col.primaryKey().generatedAlwaysAsIdentity()))
         .addColumn('at', text, (col) => col.notNull())
         .addColumn('actor', text, (col) => col.notNull())
         .addColumn('action', text, (col) => col.notNull())
@@ -78,12 +76,7 @@ function initial(dialect: SqlDialectName): Migration {
         .addColumn('last_error', text)
         .execute();
       // Only undelivered rows are ever polled; the partial index stays small as deliveries pile up.
-      await db.schema
-        .createIndex('webhook_outbox_due')
-        .on('webhook_outbox')
-        .column('next_attempt_at')
-        .where(sql.ref('delivered_at'), 'is', null)
-        .execute();
+      await db.schema.createIndex('webhook_outbox_due').on('webhook_outbox').column('next_attempt_at').where(sql.ref('delivered_at'), 'is', null).execute();
 
       await db.schema
         .createTable('api_keys')

@@ -63,7 +63,9 @@ if (reason === null) {
   describeTenantMigration('PostgreSQL', async () => {
     const schema = uniqueSchema();
     await withClient((client) => client.query(`create schema ${schema}`));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, options: `-c search_path=${schema}` }) }) });
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, options: `-c search_path=${schema}` }) }),
+    });
     return {
       db,
       schema,

@@ -109,9 +109,7 @@ describe('SQLite file', () => {
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(raw.prepare('select typeof(goals_mm) as mm, typeof(total_mm) as total from results').get()).toEqual({ mm: 'integer', total: 'integer' });
-      const insertOther = raw.prepare(
-        `insert into results values ('sub-0002', 's-1', 'srs', 1, 2, 3, 4, 10, 'poor', '[]', 'client', '${at(11)}')`,
-      );
+      const insertOther = raw.prepare(`insert into results values ('sub-0002', 's-1', 'srs', 1, 2, 3, 4, 10, 'poor', '[]', 'client', '${at(11)}')`);
       expect(() => insertOther.run()).toThrow(/UNIQUE/);
     } finally {
       raw.close();

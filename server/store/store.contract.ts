@@ -65,7 +65,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         expect(await store.setSessionStatus('nope', 'closed', at(8))).toBeNull();
       });
 
-      it('keeps the client\'s choice of visibility', async () => {
+      it("keeps the client's choice of visibility", async () => {
         await store.createSession(newSession('s-1', 'client-a'));
         expect(await store.setSessionVisibility('s-1', 'on-submit')).toMatchObject({ visibility: 'on-submit' });
         expect(await store.getSession('s-1')).toMatchObject({ visibility: 'on-submit' });
@@ -221,7 +221,10 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       const scenario = fc
         .record({
           sessions: fc.integer({ min: 1, max: 3 }),
-          submissions: fc.array(fc.record({ session: fc.nat({ max: 2 }), second: fc.nat({ max: 3 }), mm: fc.nat({ max: 100 }) }), { minLength: 1, maxLength: 5 }),
+          submissions: fc.array(fc.record({ session: fc.nat({ max: 2 }), second: fc.nat({ max: 3 }), mm: fc.nat({ max: 100 }) }), {
+            minLength: 1,
+            maxLength: 5,
+          }),
         })
         .chain(({ sessions, submissions }) =>
           fc.record({

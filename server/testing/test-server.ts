@@ -3,13 +3,7 @@
  * `socket.io-client` sockets connected with real tokens.
  */
 import { io as connectSocket, type Socket } from 'socket.io-client';
-import {
-  NAMESPACE,
-  PROTOCOL_VERSION,
-  type ClientToServerEvents,
-  type CreateSessionResponse,
-  type ServerToClientEvents,
-} from '../../shared/protocol.ts';
+import { NAMESPACE, PROTOCOL_VERSION, type ClientToServerEvents, type CreateSessionResponse, type ServerToClientEvents } from '../../shared/protocol.ts';
 import { createApp, type AppOptions, type SrsApp } from '../app.ts';
 import { openStore } from '../store/open-store.ts';
 import type { Store } from '../store/store.ts';
@@ -98,12 +92,12 @@ export async function startTestServer(options: Partial<AppOptions> = {}): Promis
 }
 
 /** Resolves with the next payload of an event. */
-export function nextEvent<E extends keyof ServerToClientEvents>(
-  socket: TestSocket,
-  event: E,
-): Promise<Parameters<ServerToClientEvents[E]>[0]> {
+export function nextEvent<E extends keyof ServerToClientEvents>(socket: TestSocket, event: E): Promise<Parameters<ServerToClientEvents[E]>[0]> {
   return new Promise((resolve) => {
-    socket.once(event as 'session:state', ((payload: unknown) => resolve(payload as Parameters<ServerToClientEvents[E]>[0])) as ServerToClientEvents['session:state']);
+    socket.once(
+      event as 'session:state',
+      ((payload: unknown) => resolve(payload as Parameters<ServerToClientEvents[E]>[0])) as ServerToClientEvents['session:state'],
+    );
   });
 }
 

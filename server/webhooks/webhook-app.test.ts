@@ -69,7 +69,10 @@ describe('webhook from a running server', () => {
     const delivery = await firstDelivery;
     const headers = Object.fromEntries(Object.values(WEBHOOK_HEADERS).map((name) => [name, String(delivery.headers[name])]));
     expect(headers[WEBHOOK_HEADERS.id]).toBe('sub-hook-001');
-    expect(new Webhook('hook-secret-0123456789', { format: 'raw' }).verify(delivery.body, headers)).toEqual({ event: 'result.stored', result: ack.ok ? ack.result : null });
+    expect(new Webhook('hook-secret-0123456789', { format: 'raw' }).verify(delivery.body, headers)).toEqual({
+      event: 'result.stored',
+      result: ack.ok ? ack.result : null,
+    });
     expect(() => new Webhook('another-secret-000000', { format: 'raw' }).verify(delivery.body, headers)).toThrow(WebhookVerificationError);
     expect(deliveries).toHaveLength(1);
   });
@@ -79,12 +82,30 @@ describe('webhook settings of createApp', () => {
   it('refuses plain http to another machine, other schemes, non-URLs and a malformed whsec_ secret, with a message naming the setting', async () => {
     const store = await openStore({ sqliteFile: ':memory:' });
     try {
-      for (const url of ['http://hooks.example/srs', 'http://127.0.0.1.hooks.example/srs', 'http://[::2]/hook', 'ftp://hooks.example/srs', 'hooks.example/srs']) {
-        const attempt = createApp({ store, tokenSecret: TEST_TOKEN_SECRET, apiKeys: [{ label: 'k', key: 'refused-key-0123456789' }], webhook: { url, secret: SECRET }, logger: memoryLogger().logger });
+      for (const url of [
+        'http://hooks.example/srs',
+        'http://127.0.0.1.hooks.example/srs',
+        'http://[::2]/hook',
+        'ftp://hooks.example/srs',
+        'hooks.example/srs',
+      ]) {
+        const attempt = createApp({
+          store,
+          tokenSecret: TEST_TOKEN_SECRET,
+          apiKeys: [{ label: 'k', key: 'refused-key-0123456789' }],
+          webhook: { url, secret: SECRET },
+          logger: memoryLogger().logger,
+        });
         await expect(attempt, url).rejects.toThrow(/^webhook\.url (must be|is not)/);
       }
       for (const secret of ['whsec_not base64', `whsec_${Buffer.alloc(16).toString('base64')}`]) {
-        const attempt = createApp({ store, tokenSecret: TEST_TOKEN_SECRET, apiKeys: [{ label: 'k', key: 'refused-key-0123456789' }], webhook: { url: 'https://hooks.example/srs', secret }, logger: memoryLogger().logger });
+        const attempt = createApp({
+          store,
+          tokenSecret: TEST_TOKEN_SECRET,
+          apiKeys: [{ label: 'k', key: 'refused-key-0123456789' }],
+          webhook: { url: 'https://hooks.example/srs', secret },
+          logger: memoryLogger().logger,
+        });
         await expect(attempt, secret).rejects.toThrow(/^webhook\.secret after whsec_ must be/);
       }
     } finally {
@@ -122,7 +143,13 @@ describe('failed deliveries', () => {
     );
     const [failure] = failures();
     expect(failure).toEqual(
-      expect.objectContaining({ level: 40, submissionId: 'sub-hook-fail-01', attempt: 1, status: 503, nextAttemptAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }),
+      expect.objectContaining({
+        level: 40,
+        submissionId: 'sub-hook-fail-01',
+        attempt: 1,
+        status: 503,
+        nextAttemptAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      }),
     );
     const delivery = deliveries[0];
     const signature = String(delivery?.headers[WEBHOOK_HEADERS.signature]).replace('v1,', '');

@@ -179,7 +179,7 @@ describe('delivery', () => {
     expect(platform.requests.map((request) => request.headers['webhook-id'])).toEqual(['sub-000000002', 'sub-000000002', 'sub-000000002']);
     expect(platform.requests.map((request) => request.headers['webhook-timestamp'])).toEqual([T0 / 1000, T0 / 1000 + 1, T0 / 1000 + 3].map(String));
     expect(new Set(platform.requests.map((request) => request.body)).size).toBe(1);
-    platform.requests.forEach((request) => expectSigned(request));
+    for (const request of platform.requests) expectSigned(request);
     expect(failures()).toEqual([
       expect.objectContaining({ level: 40, submissionId: 'sub-000000002', attempt: 1, status: 500, nextAttemptAt: new Date(T0 + 1_000).toISOString() }),
       expect.objectContaining({ level: 40, submissionId: 'sub-000000002', attempt: 2, status: 500, nextAttemptAt: new Date(T0 + 3_000).toISOString() }),
@@ -196,7 +196,13 @@ describe('delivery', () => {
     const [pending] = await store.listDueWebhooks(new Date(clock + 1_000).toISOString(), 10);
     expect(pending).toMatchObject({ submissionId: 'sub-000000003', attempts: 1 });
     expect(failures()).toEqual([
-      expect.objectContaining({ level: 40, submissionId: 'sub-000000003', attempt: 1, error: 'network error ECONNREFUSED', nextAttemptAt: new Date(clock + 1_000).toISOString() }),
+      expect.objectContaining({
+        level: 40,
+        submissionId: 'sub-000000003',
+        attempt: 1,
+        error: 'network error ECONNREFUSED',
+        nextAttemptAt: new Date(clock + 1_000).toISOString(),
+      }),
     ]);
     expect(failures()[0]).not.toHaveProperty('status');
 
@@ -351,13 +357,18 @@ describe('Standard Webhooks', () => {
     await store.saveResult(result('sub-000000011'));
     await liveDispatcher(url, SECRET).deliverDue();
     const [delivery] = platform.verified;
-    const verify = (body: string, headers = standardHeaders(delivery), secret = SECRET) => () => new Webhook(secret).verify(body, headers);
+    const verify =
+      (body: string, headers = standardHeaders(delivery), secret = SECRET) =>
+      () =>
+        new Webhook(secret).verify(body, headers);
     const body = delivery?.body ?? '';
     expect(verify(body)).not.toThrow();
     expect(verify(body.replace('"totalMm":356', '"totalMm":357'))).toThrow(WebhookVerificationError);
     expect(verify(`${body} `)).toThrow(WebhookVerificationError);
     expect(verify(body, { ...standardHeaders(delivery), 'webhook-id': 'sub-000000012' })).toThrow(WebhookVerificationError);
-    expect(verify(body, standardHeaders(delivery), `whsec_${Buffer.from('another key, 32 bytes long......').toString('base64')}`)).toThrow(WebhookVerificationError);
+    expect(verify(body, standardHeaders(delivery), `whsec_${Buffer.from('another key, 32 bytes long......').toString('base64')}`)).toThrow(
+      WebhookVerificationError,
+    );
 
     // A delivery signed with another key is refused by the receiver, so it is retried, not lost.
     await store.saveResult(result('sub-000000013', 'sess-2'));
@@ -396,7 +407,11 @@ describe('Standard Webhooks', () => {
 describe('webhookSigner', () => {
   const body = JSON.stringify({ event: 'result.stored' });
   const at = new Date(1_700_000_000_000);
-  const signed = (secret: string) => ({ 'webhook-id': 'sub-000000001', 'webhook-timestamp': '1700000000', 'webhook-signature': webhookSigner(secret).sign('sub-000000001', at, body) });
+  const signed = (secret: string) => ({
+    'webhook-id': 'sub-000000001',
+    'webhook-timestamp': '1700000000',
+    'webhook-signature': webhookSigner(secret).sign('sub-000000001', at, body),
+  });
   const verifyAt = (verifier: Webhook, headers: Record<string, string>) => atSigningTime({ headers, body }, () => verifier.verify(body, headers));
 
   it('takes a whsec_ secret as Standard Webhooks does, and any other string as its UTF-8 bytes', () => {

@@ -209,7 +209,10 @@ export class WebhookDispatcher {
       failure = { status: response.status };
     } catch (error) {
       if (this.#halt.signal.aborted) {
-        this.#logger.info({ event: 'webhook.left-pending', submissionId: pending.submissionId }, 'webhook delivery given up at shutdown; it stays in the outbox');
+        this.#logger.info(
+          { event: 'webhook.left-pending', submissionId: pending.submissionId },
+          'webhook delivery given up at shutdown; it stays in the outbox',
+        );
         return false;
       }
       failure = { error: describeError(error) };

@@ -20,7 +20,8 @@ export function webhookSecretProblem(secret: string): string | null {
   if (!secret.startsWith('whsec_')) return null;
   const encoded = secret.slice('whsec_'.length);
   if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(encoded)) return 'after whsec_ must be base64';
-  if (Buffer.from(encoded, 'base64').length < MIN_STANDARD_SECRET_BYTES) return `after whsec_ must be the base64 of at least ${MIN_STANDARD_SECRET_BYTES} bytes`;
+  if (Buffer.from(encoded, 'base64').length < MIN_STANDARD_SECRET_BYTES)
+    return `after whsec_ must be the base64 of at least ${MIN_STANDARD_SECRET_BYTES} bytes`;
   return null;
 }
 

@@ -119,19 +119,23 @@ export class SrsTherapistView extends SessionElement {
     if (!this.socket || this.pending) return;
     this.pending = true;
     this.error = '';
-    request(this.socket, event, {}, async (ack) => {
+    request(this.socket, event, {}, (ack) => {
       this.pending = false;
       if (!ack.ok) return this.fail(ack.error);
       this.introNow = event === 'rating:start';
-      // The state that shows the other button may arrive after the ack.
-      const target = event === 'rating:start' ? '[data-intro] summary' : '[part=start]';
-      for (let tries = 0; tries < 20; tries++) {
-        await this.updateComplete;
-        const next = this.renderRoot.querySelector<HTMLElement>(target);
-        if (next) return next.focus();
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      void this.focusAfterRatingChange(event);
     });
+  }
+
+  /** Focus moves to the button that now shows (the state that shows it may arrive after the ack). */
+  private async focusAfterRatingChange(event: 'rating:start' | 'rating:withdraw'): Promise<void> {
+    const target = event === 'rating:start' ? '[data-intro] summary' : '[part=start]';
+    for (let tries = 0; tries < 20; tries++) {
+      await this.updateComplete;
+      const next = this.renderRoot.querySelector<HTMLElement>(target);
+      if (next) return next.focus();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   private async toggleOral(): Promise<void> {
@@ -144,7 +148,7 @@ export class SrsTherapistView extends SessionElement {
     if (!this.socket || this.oralSending) return;
     this.oralSending = true;
     this.error = '';
-    this.stopOral = submitWithRetry(this.socket, { submissionId: newSubmissionId(), marks: { ...marks } }, async (ack) => {
+    this.stopOral = submitWithRetry(this.socket, { submissionId: newSubmissionId(), marks: { ...marks } }, (ack) => {
       this.oralSending = false;
       if (!ack.ok) return this.fail(ack.error);
       this.result = ack.result;
@@ -152,8 +156,7 @@ export class SrsTherapistView extends SessionElement {
       this.oralOpen = false;
       this.readHistory();
       this.dispatchEvent(new SrsSubmitEvent({ result: ack.result }));
-      await this.updateComplete;
-      this.renderRoot.querySelector<HTMLElement>('[part=summary]')?.focus();
+      void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>('[part=summary]')?.focus());
     });
   }
 
@@ -162,11 +165,13 @@ export class SrsTherapistView extends SessionElement {
     if (status !== 'waiting' && status !== 'open') return nothing;
     const start = status === 'waiting';
     return html`<div class="controls">
-      ${start
-        ? html`<button part="start" ?disabled=${this.pending} @click=${() => this.setRating('rating:start')}>Start the rating</button>`
-        : html`<button part="withdraw" class="secondary" ?disabled=${this.pending} @click=${() => this.setRating('rating:withdraw')}>
+      ${
+        start
+          ? html`<button part="start" ?disabled=${this.pending} @click=${() => this.setRating('rating:start')}>Start the rating</button>`
+          : html`<button part="withdraw" class="secondary" ?disabled=${this.pending} @click=${() => this.setRating('rating:withdraw')}>
             Withdraw the rating
-          </button>`}
+          </button>`
+      }
       <button part="oral-toggle" class="secondary" aria-expanded=${this.oralOpen ? 'true' : 'false'} @click=${this.toggleOral}>
         Enter for the client
       </button>
@@ -197,12 +202,14 @@ export class SrsTherapistView extends SessionElement {
     const today = this.result;
     return html`<section part="trend" class="trend" aria-labelledby="trend-label">
       <p id="trend-label" class="trend-label">This client's ratings over sessions</p>
-      ${history === null
-        ? html`<p class="quiet">${this.historyFailed ? 'Earlier ratings could not be loaded.' : 'Loading earlier ratings…'}</p>`
-        : renderTrend(trendOf(withToday(history, today), { cutoffMm: this.cutoff, dropMm: this.dropAlert }), today?.submissionId ?? null, {
-            cutoffMm: this.cutoff,
-            dropMm: this.dropAlert,
-          })}
+      ${
+        history === null
+          ? html`<p class="quiet">${this.historyFailed ? 'Earlier ratings could not be loaded.' : 'Loading earlier ratings…'}</p>`
+          : renderTrend(trendOf(withToday(history, today), { cutoffMm: this.cutoff, dropMm: this.dropAlert }), today?.submissionId ?? null, {
+              cutoffMm: this.cutoff,
+              dropMm: this.dropAlert,
+            })
+      }
     </section>`;
   }
 
@@ -217,37 +224,43 @@ export class SrsTherapistView extends SessionElement {
     return html`<div part="base" data-status=${status}>
       ${this.renderConn()}
       <p data-presence=${client}>${client ? 'Client connected' : 'Client not connected'}</p>
-      ${this.switchedAt
-        ? html`<p part="switched" data-switched=${this.switchedAt}>
+      ${
+        this.switchedAt
+          ? html`<p part="switched" data-switched=${this.switchedAt}>
             The client's link was opened on another device or tab at ${new Date(this.switchedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })};
             that one is now the client's form.
           </p>`
-        : nothing}
+          : nothing
+      }
       ${this.renderControls()}
       <details part="intro" data-intro class=${introNow ? 'now' : ''} ?open=${introNow}>
         <summary>Introducing the scale</summary>
         <p>${SRS.introScript}</p>
       </details>
-      ${this.oralOpen && (status === 'waiting' || status === 'open')
-        ? html`<srs-oral-form part="oral" exportparts="oral-submit" .sending=${this.oralSending} @oral-submit=${this.submitOral}></srs-oral-form>`
-        : nothing}
+      ${
+        this.oralOpen && (status === 'waiting' || status === 'open')
+          ? html`<srs-oral-form part="oral" exportparts="oral-submit" .sending=${this.oralSending} @oral-submit=${this.submitOral}></srs-oral-form>`
+          : nothing
+      }
       ${status === 'closed' ? html`<p class="quiet">This session has ended.</p>` : nothing}
-      ${privately
-        ? html`<p part="private" class="private" role="status" data-private=${this.marked ?? 0}>
+      ${
+        privately
+          ? html`<p part="private" class="private" role="status" data-private=${this.marked ?? 0}>
             The client is rating privately: ${this.marked} of ${SRS.items.length} lines marked. You will see the answers when the client
             submits.
           </p>`
-        : nothing}
+          : nothing
+      }
       <!-- The total and band first: what a therapist glances at while the client rates. -->
       <p role="status" aria-live="polite" aria-atomic="true" part="summary" class="box" tabindex="-1">
         ${result ? html`<strong data-state="submitted">Submitted.</strong> ` : nothing}Total
-        <strong data-total=${total ?? ''}>${total === null ? '—' : formatCm(total)}</strong> of 40${band
-          ? html`, <strong data-band=${band}>${band}</strong>`
-          : nothing}
+        <strong data-total=${total ?? ''}>${total === null ? '—' : formatCm(total)}</strong> of 40${
+          band ? html`, <strong data-band=${band}>${band}</strong>` : nothing
+        }
       </p>
-      ${result?.enteredBy === 'therapist'
-        ? html`<p part="entered-by" data-entered-by="therapist">Entered by the therapist (oral administration).</p>`
-        : nothing}
+      ${
+        result?.enteredBy === 'therapist' ? html`<p part="entered-by" data-entered-by="therapist">Entered by the therapist (oral administration).</p>` : nothing
+      }
       ${this.renderLines()}
       ${this.renderTrendSection()}
       <p><small>${SRS.attribution}</small></p>

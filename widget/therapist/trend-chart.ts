@@ -12,8 +12,7 @@ const STRIPES = [
 
 const TICKS = [0, 100, 200, 300, 400];
 
-const dateOf = (result: Result): string =>
-  new Date(result.submittedAt).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
+const dateOf = (result: Result): string => new Date(result.submittedAt).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: 'numeric' });
 
 function renderSvg(trend: Trend, todayId: string | null, options: TrendOptions) {
   const { results } = trend;
@@ -62,16 +61,20 @@ function renderTable(trend: Trend, todayId: string | null) {
 function renderAlerts(trend: Trend, options: TrendOptions) {
   const { latest, dropMm } = trend;
   if (!latest) return nothing;
-  return html`${dropMm === null
+  return html`${
+    dropMm === null
       ? nothing
       : html`<p class="alert" data-alert="drop">
           Down ${formatCm(dropMm)} from the previous rating, to ${formatCm(latest.totalMm)}: a drop of ${formatCm(options.dropMm)} or more
           is worth raising.
-        </p>`}${trend.belowCutoff
+        </p>`
+  }${
+    trend.belowCutoff
       ? html`<p class="alert" data-alert="cutoff">
           Below the clinical cutoff of ${formatThreshold(options.cutoffMm)} (a guide): the latest total is ${formatCm(latest.totalMm)}.
         </p>`
-      : nothing}`;
+      : nothing
+  }`;
 }
 
 /**
@@ -80,15 +83,18 @@ function renderAlerts(trend: Trend, options: TrendOptions) {
  * and band for screen readers, and the drop and cutoff alerts in words.
  */
 export function renderTrend(trend: Trend, todayId: string | null, options: TrendOptions) {
-  return html`${trend.results.length ? html`${renderSvg(trend, todayId, options)}${renderTable(trend, todayId)}
+  return html`${
+    trend.results.length
+      ? html`${renderSvg(trend, todayId, options)}${renderTable(trend, todayId)}
         <p class="legend">
           <small>Stripes: poor below ${formatThreshold(BAND_FLOORS_MM.fair)}, fair ${formatThreshold(BAND_FLOORS_MM.fair)} to
             ${formatCm(BAND_FLOORS_MM.good - 1)}, good ${formatThreshold(BAND_FLOORS_MM.good)} and above. Dashed line: the clinical cutoff of
-            ${formatThreshold(options.cutoffMm)}, a guide.${todayId && trend.results.some((r) => r.submissionId === todayId)
-              ? ' The larger red point is this session.'
-              : ''}</small>
+            ${formatThreshold(options.cutoffMm)}, a guide.${
+              todayId && trend.results.some((r) => r.submissionId === todayId) ? ' The larger red point is this session.' : ''
+            }</small>
         </p>`
-      : nothing}
+      : nothing
+  }
     ${trend.firstRating ? html`<p class="quiet">No earlier ratings.</p>` : nothing}
     <div role="status">${renderAlerts(trend, options)}</div>`;
 }
