@@ -32,6 +32,7 @@ import { Metrics } from './metrics.ts';
 import { metricsRoute } from './http/metrics-route.ts';
 import { refusedHandshakesLogged, requestContext } from './http/request-log.ts';
 import { instrumentStore } from './store/instrumented-store.ts';
+import { loadWidgetRelease, packageVersion, widgetReleaseRoutes } from './http/widget-release.ts';
 
 export interface AppOptions {
   readonly store: Store;
@@ -51,6 +52,8 @@ export interface AppOptions {
   readonly tokenTtlSeconds?: number;
   /** Folder of the built widget bundle. */
   readonly widgetDir?: string;
+  /** The version the bundle is served under at `/widget/v/<version>/` (default: package.json's, read at start-up). */
+  readonly widgetVersion?: string;
   /** Trust X-Forwarded-* from a proxy in front (for the request's protocol and host). */
   readonly trustProxy?: boolean;
   /** Browser origins allowed to open the WebSocket and call the API; undefined = any (tokens still required). */
@@ -107,6 +110,8 @@ export interface SrsApp {
  * `dist/widget/`; the sources (tests, tsx) from `server/`, with the build under `dist/`.
  */
 export const DEFAULT_WIDGET_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/widget' : '../widget', import.meta.url));
+/** The project's package.json, from `server/` or from `dist/server/`. */
+const PACKAGE_JSON = new URL(import.meta.url.endsWith('.ts') ? '../package.json' : '../../package.json', import.meta.url);
 
 /** How long close() waits, by default, for the sockets' requests and a webhook delivery in flight. */
 export const DEFAULT_CLOSE_GRACE_MS = 5_000;
@@ -127,7 +132,9 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
   const store = instrumentStore(options.store, logger, metrics);
   const demoKey = options.demo ? demoApiKeyFor(options.tokenSecret) : undefined;
   const keys = new ApiKeyRing(options.apiKeys, demoKey);
-
+  const widgetDir = options.widgetDir ?? DEFAULT_WIDGET_DIR;
+  // Read and hashed once: the versioned path serves exactly the bytes whose integrity is published.
+  const widgetRelease = await loadWidgetRelease(widgetDir, options.widgetVersion ?? (await packageVersion(PACKAGE_JSON)));
   const signer = new TokenSigner(options.tokenSecret);
   const webhooks = options.webhook ? new WebhookDispatcher({ store, ...options.webhook, logger }) : undefined;
   webhooks?.start();
@@ -200,7 +207,9 @@ export async function createApp(options: AppOptions): Promise<SrsApp> {
       res.set('cross-origin-resource-policy', 'cross-origin');
       next();
     },
-    express.static(options.widgetDir ?? DEFAULT_WIDGET_DIR, { maxAge: '5m', fallthrough: false }),
+    // /widget/release.json and the immutable /widget/v/<version>/…; the unversioned files stay on a short cache.
+    widgetReleaseRoutes(widgetRelease),
+    express.static(widgetDir, { maxAge: '5m', fallthrough: false }),
   );
 
   app.get('/fhir/Questionnaire/srs', (req, res) => {

@@ -96,6 +96,17 @@ const internal = error('internal', 'The server failed; the message never carries
 const malformedJson = error('badRequest', 'The body is not valid JSON (only when sent as `application/json`).', 'the body is not valid JSON');
 const tooLarge = error('payloadTooLarge', 'The body is larger than 16 kB.', 'the body is too large');
 const json = (schema: SchemaObject | RefObject, example: unknown): Readonly<Record<string, MediaTypeObject>> => ({ 'application/json': { schema, example } });
+const EXAMPLE_WIDGET_VERSION = '1.4.2';
+const EXAMPLE_WIDGET_RELEASE = {
+  version: EXAMPLE_WIDGET_VERSION,
+  script: { url: `/widget/v/${EXAMPLE_WIDGET_VERSION}/srs-widget.js`, integrity: 'sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC' },
+  chunks: {
+    'srs-therapist-view-D0gDSQli.js': {
+      url: `/widget/v/${EXAMPLE_WIDGET_VERSION}/srs-therapist-view-D0gDSQli.js`,
+      integrity: 'sha384-H8BRh8j48O9oYatfu5AZzq6A9RINhZO5H16dQZngK7T62em8MUt1FLm52t+eX6xO',
+    },
+  },
+};
 const sessionIdParameter: ParameterObject = {
   name: 'id',
   in: 'path',
@@ -338,6 +349,53 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
           },
         },
       },
+      '/widget/release.json': {
+        get: {
+          operationId: 'getWidgetRelease',
+          summary: 'The current widget release and its Subresource Integrity hashes',
+          description:
+            'The version this server serves, the versioned URL of the bundle and its `integrity` (`sha384-…`, computed at start-up over the exact bytes served), and the same for each chunk the bundle imports lazily. ' +
+            'Embed with `<script type="module" src="…/widget/v/<version>/srs-widget.js" integrity="sha384-…" crossorigin="anonymous">`. Served with CORS and `cache-control: no-cache`.',
+          tags: ['pages'],
+          security: PUBLIC,
+          responses: {
+            '200': { description: 'The release.', content: json(ref('WidgetRelease'), EXAMPLE_WIDGET_RELEASE) },
+            '404': error('notFound', 'The bundle has not been built (`npm run build`).', 'the widget has not been built (npm run build)'),
+          },
+        },
+      },
+      '/widget/v/{version}/{file}': {
+        get: {
+          operationId: 'getVersionedWidget',
+          summary: 'The widget bundle, or one of its chunks, under its version',
+          description:
+            'The bytes whose hash GET /widget/release.json publishes, with `cache-control: public, max-age=31536000, immutable` and CORS (`access-control-allow-origin: *`). The bundle imports its chunks by relative URL, so they load from the same versioned path. Only the version this server runs is served.',
+          tags: ['pages'],
+          security: PUBLIC,
+          parameters: [
+            {
+              name: 'version',
+              in: 'path',
+              required: true,
+              description: 'The `version` of GET /widget/release.json.',
+              schema: { type: 'string' },
+              example: EXAMPLE_WIDGET_VERSION,
+            },
+            {
+              name: 'file',
+              in: 'path',
+              required: true,
+              description: '`srs-widget.js`, or a chunk named in `chunks`.',
+              schema: { type: 'string' },
+              example: 'srs-widget.js',
+            },
+          ],
+          responses: {
+            '200': { description: 'An ES module.', content: { 'text/javascript': { schema: { type: 'string' } } } },
+            '404': error('notFound', 'Another version than the one this server runs, or no such file.', 'no such widget version or file'),
+          },
+        },
+      },
       '/client': { get: htmlPage('client', 'srs-rating') },
       '/therapist': { get: htmlPage('therapist', 'srs-therapist') },
     },
@@ -414,6 +472,23 @@ export function openApiDocument(baseUrl: string): OpenApiDocument {
             },
           },
           required: ['error'],
+        },
+        WidgetRelease: {
+          type: 'object',
+          properties: {
+            version: { type: 'string', description: "The server's package version." },
+            script: ref('WidgetReleaseFile'),
+            chunks: { type: 'object', additionalProperties: ref('WidgetReleaseFile'), description: 'The chunks the bundle imports lazily, by file name.' },
+          },
+          required: ['version', 'script', 'chunks'],
+        },
+        WidgetReleaseFile: {
+          type: 'object',
+          properties: {
+            url: { type: 'string', description: 'Path of the versioned file on this server.' },
+            integrity: { type: 'string', pattern: '^sha384-[A-Za-z0-9+/]+={0,2}$', description: 'The value of an `integrity` attribute.' },
+          },
+          required: ['url', 'integrity'],
         },
         CreateSessionBody: fromZod(CreateSessionBodySchema, 'input'),
         CreateSessionResponse: {
