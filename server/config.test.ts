@@ -308,6 +308,16 @@ describe('webhook settings', () => {
     );
     expect(refusalOf({ SRS_WEBHOOK_URL: 'https://hooks.example/srs' })).toBe('SRS_WEBHOOK_URL needs SRS_WEBHOOK_SECRET to sign deliveries');
   });
+
+  it('refuses a whsec_ secret that is not the base64 of a long enough key, and takes one that is', () => {
+    const url = 'https://hooks.example/srs';
+    expect(refusalOf({ SRS_WEBHOOK_URL: url, SRS_WEBHOOK_SECRET: `whsec_${'!'.repeat(40)}` })).toBe('SRS_WEBHOOK_SECRET after whsec_ must be base64');
+    expect(refusalOf({ SRS_WEBHOOK_URL: url, SRS_WEBHOOK_SECRET: `whsec_${Buffer.alloc(21, 7).toString('base64')}` })).toMatch(
+      /^SRS_WEBHOOK_SECRET after whsec_ must be the base64 of at least \d+ bytes$/,
+    );
+    const good = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    expect(readConfig({ SRS_WEBHOOK_URL: url, SRS_WEBHOOK_SECRET: good }).app.webhook).toEqual({ url, secret: good });
+  });
 });
 
 describe('--help', () => {

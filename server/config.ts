@@ -16,7 +16,7 @@ import type { AppOptions } from './app.ts';
 import { parseAllowedHost } from './http/host-guard.ts';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logging.ts';
 import type { OpenStoreOptions } from './store/open-store.ts';
-import { MIN_WEBHOOK_SECRET_LENGTH, webhookUrlProblem } from './webhooks/webhook-url.ts';
+import { MIN_WEBHOOK_SECRET_LENGTH, webhookSecretProblem, webhookUrlProblem } from './webhooks/webhook-url.ts';
 
 /** Where the embedded default listens when HOST is unset: its development key must not be reachable from the network. */
 export const EMBEDDED_HOST = '127.0.0.1';
@@ -281,7 +281,10 @@ export const SETTINGS = {
   SRS_WEBHOOK_SECRET: setting({
     description: `The key that signs webhook deliveries (at least ${MIN_WEBHOOK_SECRET_LENGTH} characters).`,
     default: 'none',
-    parse: secret(MIN_WEBHOOK_SECRET_LENGTH),
+    parse: secret(MIN_WEBHOOK_SECRET_LENGTH).superRefine((value, ctx) => {
+      const problem = webhookSecretProblem(value);
+      if (problem) custom(ctx, problem);
+    }),
     secret: true,
   }),
   SRS_MAX_THERAPIST_SOCKETS: setting({ description: 'Therapist connections one session allows at once.', default: '3', parse: integer(1, 50), fallback: 3 }),
